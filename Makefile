@@ -1,0 +1,44 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything installs into .venv/.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format install clean lock help
+
+help:
+	@echo "make run    - install into .venv/ and start the service on http://127.0.0.1:8000 (embedded mode, demo data)"
+	@echo "make test   - install, lint, run the suite on SQLite (and PostgreSQL + Redis when DATABASE_URL/REDIS_URL are set)"
+	@echo "make lint   - ruff, ruff format --check, mypy"
+	@echo "make lock   - refresh requirements/constraints.txt from the current .venv"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24,<27"
+
+$(STAMP): $(BIN)/python pyproject.toml requirements/constraints.txt
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/lottery serve
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	PYTHONPATH=. $(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install lint
+	@scripts/test.sh
+
+lock: install
+	$(BIN)/pip freeze --exclude-editable | grep -v '^-e ' > requirements/constraints.txt
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage coverage.json

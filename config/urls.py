@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from lottery.core import problems
+from lottery.core.handlers import page_not_found, server_error
+
+api_v1 = [
+    path("", include("lottery.accounts.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    re_path(r"^api/", problems.api_not_found),
+    path("", include("lottery.core.urls")),
+]
+
+handler404 = page_not_found
+handler500 = server_error

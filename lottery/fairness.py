@@ -1,0 +1,255 @@
+"""Verifiable draws, algorithm ``lottery-draw-v1`` (docs: FAIRNESS.md).
+
+Standard library only, so anyone can audit or re-implement it; no Django import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import operator
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+ALGORITHM = "lottery-draw-v1"
+SEED_BYTES = 32
+
+_COMMIT_PREFIX = f"{ALGORITHM}|commit|".encode()
+_ENCODE_BATCH = 65_536
+_ALLOWED_BYTES = b"0123456789\n"
+
+
+def new_seed() -> bytes:
+    """Return a fresh secret seed from the OS CSPRNG."""
+    return secrets.token_bytes(SEED_BYTES)
+
+
+def _check_seed(seed: bytes) -> None:
+    if not isinstance(seed, bytes) or len(seed) != SEED_BYTES:
+        raise ValueError(f"seed must be exactly {SEED_BYTES} bytes")
+
+
+def commitment(*, date: str, seed: bytes) -> str:
+    """Return the published commitment to ``seed`` for the draw of ``date``."""
+    _check_seed(seed)
+    return hashlib.sha256(_COMMIT_PREFIX + date.encode() + b"|" + seed).hexdigest()
+
+
+# --- ballots.txt -------------------------------------------------------------
+
+
+def _encode_ids(ids: Sequence[int], previous: int) -> bytes:
+    """Encode ids as ballots.txt lines, checking they are positive and ascend past ``previous``."""
+    if not ids:
+        return b""
+    if ids[0] < 1:
+        raise ValueError("ballot ids must be positive")
+    if ids[0] <= previous or not all(map(operator.lt, ids, itertools.islice(ids, 1, None))):
+        raise ValueError("ballot ids must be strictly ascending")
+    # One %-format over the batch is ~3x faster than joining str(id) for each id.
+    return (b"%d\n" * len(ids)) % tuple(ids)
+
+
+def _batches(ids: Iterable[int]) -> Iterable[list[int]]:
+    iterator = iter(ids)
+    while batch := list(itertools.islice(iterator, _ENCODE_BATCH)):
+        yield batch
+
+
+class BallotDigest:
+    """Incremental SHA-256 of ballots.txt, fed either raw bytes or ids."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._count = 0
+        self._last_id = 0
+
+    def update_bytes(self, chunk: bytes) -> None:
+        """Feed raw ballots.txt bytes (e.g. PostgreSQL ``COPY ... TO STDOUT`` output)."""
+        self._hash.update(chunk)
+        self._count += chunk.count(b"\n")
+
+    def update_ids(self, ids: Iterable[int]) -> None:
+        """Feed ballot ids, which must continue the strictly ascending sequence."""
+        for batch in _batches(ids):
+            self._hash.update(_encode_ids(batch, self._last_id))
+            self._count += len(batch)
+            self._last_id = batch[-1]
+
+    @property
+    def count(self) -> int:
+        """Number of ballots (lines) fed so far."""
+        return self._count
+
+    def hexdigest(self) -> str:
+        """Lowercase hex SHA-256 of everything fed so far."""
+        return self._hash.hexdigest()
+
+
+def ballots_txt(ids: Iterable[int]) -> bytes:
+    """Return the canonical ballots.txt bytes for strictly ascending positive ids."""
+    parts: list[bytes] = []
+    last = 0
+    for batch in _batches(ids):
+        parts.append(_encode_ids(batch, last))
+        last = batch[-1]
+    return b"".join(parts)
+
+
+def _first_defect(data: bytes) -> str:
+    """Describe the first non-canonical line of ``data`` (slow; only used to explain errors)."""
+    lines = data.split(b"\n")
+    if lines[-1]:
+        return f"line {len(lines)}: missing final newline"
+    previous = 0
+    for number, line in enumerate(lines[:-1], start=1):
+        if not line:
+            return f"line {number}: blank line"
+        if line.translate(None, b"0123456789"):
+            return f"line {number}: {line[:40]!r} is not a plain decimal id"
+        if line.startswith(b"0"):
+            return f"line {number}: {line[:40]!r} is zero or has a leading zero"
+        try:
+            value = int(line)
+        except ValueError:
+            return f"line {number}: id has more digits than int() accepts"
+        if value <= previous:
+            return f"line {number}: {value} does not ascend strictly after {previous}"
+        previous = value
+    return "not canonical"
+
+
+def parse_ballots_txt(data: bytes) -> list[int]:
+    """Return the ids of canonical ballots.txt bytes; raise ``ValueError`` on any deviation."""
+    if not data:
+        return []
+    # Whole-buffer checks in C first; the per-line walk only runs to explain a failure.
+    canonical_bytes = (
+        data.endswith(b"\n")
+        and not data.translate(None, _ALLOWED_BYTES)
+        and not data.startswith((b"0", b"\n"))
+        and b"\n0" not in data
+        and b"\n\n" not in data
+    )
+    if not canonical_bytes:
+        raise ValueError(f"ballots.txt is not canonical: {_first_defect(data)}")
+    try:
+        ids = list(map(int, data[:-1].split(b"\n")))
+    except ValueError:  # more digits than int() accepts
+        raise ValueError(f"ballots.txt is not canonical: {_first_defect(data)}") from None
+    if not all(map(operator.lt, ids, itertools.islice(ids, 1, None))):
+        raise ValueError(f"ballots.txt is not canonical: {_first_defect(data)}")
+    return ids
+
+
+# --- drawing -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrizeSlot:
+    slot: int
+    prize_rank: int
+
+
+@dataclass(frozen=True)
+class Pick:
+    slot: int
+    prize_rank: int
+    index: int
+    counter: int
+
+
+@dataclass(frozen=True)
+class Winner:
+    slot: int
+    prize_rank: int
+    ballot_id: int
+    index: int
+    counter: int
+
+
+def _whole_number(prize: Mapping[str, Any], key: str) -> int:
+    value = prize[key]
+    if type(value) is not int:
+        raise ValueError(f"prize {key} must be an integer, got {value!r}")
+    return value
+
+
+def prize_slots(prizes: Iterable[Mapping[str, Any]]) -> list[PrizeSlot]:
+    """Expand a prize table into slots: by rank ascending, each prize ``count`` times."""
+    table = [(_whole_number(p, "rank"), _whole_number(p, "count")) for p in prizes]
+    if any(count < 0 for _, count in table):
+        raise ValueError("prize count must not be negative")
+    ranks = [rank for rank, count in sorted(table) for _ in range(count)]
+    return [PrizeSlot(slot=j, prize_rank=rank) for j, rank in enumerate(ranks)]
+
+
+def pick_indices(
+    *,
+    seed: bytes,
+    date: str,
+    ballot_digest: str,
+    beacon: str,
+    ballot_count: int,
+    slots: Sequence[PrizeSlot],
+) -> list[Pick]:
+    """Run the drawing loop; return the winning positions in the ballot list, in slot order.
+
+    Ballot ids are distinct, so "ballot already won" is "index already picked": the
+    caller maps each index to its ballot id without holding the whole list.
+    """
+    _check_seed(seed)
+    if ballot_count < 0:
+        raise ValueError("ballot_count must not be negative")
+    n = ballot_count
+    if n == 0:
+        return []
+    limit = (2**256 // n) * n
+    prefix = hmac.new(seed, digestmod=hashlib.sha256)
+    prefix.update(f"{ALGORITHM}|{date}|{ballot_digest}|{beacon}|".encode())
+
+    picked: set[int] = set()
+    picks: list[Pick] = []
+    counter = 0
+    for slot in slots:
+        if len(picked) >= n:
+            break  # every ballot has won; the remaining slots stay unawarded
+        while True:
+            this_counter = counter
+            counter += 1
+            mac = prefix.copy()
+            mac.update(str(this_counter).encode())
+            x = int.from_bytes(mac.digest(), "big")
+            if x >= limit:
+                continue  # rejection sampling: no modulo bias
+            index = x % n
+            if index not in picked:
+                break
+        picked.add(index)
+        picks.append(Pick(slot.slot, slot.prize_rank, index, this_counter))
+    return picks
+
+
+def draw_winners(
+    *,
+    seed: bytes,
+    date: str,
+    ballot_ids: Sequence[int],
+    beacon: str,
+    prizes: Iterable[Mapping[str, Any]],
+) -> list[Winner]:
+    """Draw the winners of a whole ballot list (tests and verifiers; the server uses indices)."""
+    digest = BallotDigest()
+    digest.update_ids(ballot_ids)
+    picks = pick_indices(
+        seed=seed,
+        date=date,
+        ballot_digest=digest.hexdigest(),
+        beacon=beacon,
+        ballot_count=digest.count,
+        slots=prize_slots(prizes),
+    )
+    return [Winner(p.slot, p.prize_rank, ballot_ids[p.index], p.index, p.counter) for p in picks]
