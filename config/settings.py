@@ -46,6 +46,10 @@ LOTTERY_TICK_SECONDS = env.float("LOTTERY_TICK_SECONDS", default=60.0)
 LOTTERY_BALLOT_PRICE_CENTS = env.int("LOTTERY_BALLOT_PRICE_CENTS", default=250)
 LOTTERY_CURRENCY = env.str("LOTTERY_CURRENCY", default="EUR")
 LOTTERY_DRAWS_AHEAD_DAYS = env.int("LOTTERY_DRAWS_AHEAD_DAYS", default=7)
+LOTTERY_PAYMENT_GATEWAY = env.str(
+    "LOTTERY_PAYMENT_GATEWAY", default="lottery.payments.gateway.SandboxGateway"
+)
+LOTTERY_LOCK_TIMEOUT_MS = env.int("LOTTERY_LOCK_TIMEOUT_MS", default=5000)
 LOTTERY_EMAIL_VERIFICATION_MAX_AGE = timedelta(hours=24)
 PASSWORD_RESET_TIMEOUT = 60 * 60
 
@@ -63,6 +67,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "lottery.core",
     "lottery.accounts",
+    "lottery.draws",
+    "lottery.payments",
 ]
 
 MIDDLEWARE = [
@@ -171,7 +177,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lottery.core.api.JSONOnlyNegotiation",
     "EXCEPTION_HANDLER": "lottery.core.problems.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "lottery.core.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "lottery.core.api.PageNumberPagination",
     "PAGE_SIZE": 20,
     "NUM_PROXIES": env.int("LOTTERY_NUM_PROXIES", default=0),
@@ -193,6 +199,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "DrawStatusEnum": ["open", "drawing", "closed"],
+        "BallotStatusEnum": ["unassigned", "assigned", "won", "lost"],
+    },
 }
 
 # --- i18n, static -----------------------------------------------------------------------
@@ -220,6 +230,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.server": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
 }
+
+if not LOTTERY_HAS_BROKER:  # the in-memory stand-in broker warns about a missing host
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -7,6 +7,7 @@ from lottery.core.handlers import page_not_found, server_error
 
 api_v1 = [
     path("", include("lottery.accounts.urls")),
+    path("", include("lottery.draws.urls")),
 ]
 
 urlpatterns = [

@@ -8,6 +8,7 @@ lottery manage ...      any manage.py command
 """
 
 import argparse
+import datetime
 import os
 import sys
 from collections.abc import Sequence
@@ -67,6 +68,31 @@ def _seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _close(args: argparse.Namespace) -> int:
+    _django()
+    from django.utils import timezone
+
+    from lottery.core.errors import DomainError
+    from lottery.draws.services import draw_close_by_date
+
+    try:
+        draw = draw_close_by_date(date=args.date, now=timezone.now())
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    print(f"draw {draw.date}: {draw.status}, {draw.ballot_count} ballots, digest {draw.ballot_digest}")
+    return 0
+
+
+def _seed_draw_types(args: argparse.Namespace) -> int:
+    _django()
+    from lottery.draws.defaults import draw_types_seed_defaults
+
+    created = draw_types_seed_defaults()
+    print(f"created {len(created)} draw type(s): {', '.join(t.name for t in created) or 'none'}")
+    return 0
+
+
 def _manage(argv: list[str]) -> int:
     _django()
     from django.core.management import execute_from_command_line
@@ -94,6 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=_serve)
     sub.add_parser("seed-demo", help="create demo data").set_defaults(func=_seed_demo)
+    sub.add_parser("seed-draw-types", help="create the default draw types").set_defaults(
+        func=_seed_draw_types
+    )
+    close = sub.add_parser("close", help="close a draw now (operator)")
+    close.add_argument("date", type=datetime.date.fromisoformat, help="YYYY-MM-DD")
+    close.set_defaults(func=_close)
     for name in ("worker", "beat", "verify", "manage"):
         sub.add_parser(name, help=f"see `lottery {name} --help`")
     args = parser.parse_args(argv)

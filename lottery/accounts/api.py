@@ -78,7 +78,7 @@ class VerifyEmailApi(APIView):
         return Response({"detail": "Your e-mail address is confirmed. You can sign in now."})
 
 
-class _EmailOnlyInput(serializers.Serializer):
+class EmailOnlyInputSerializer(serializers.Serializer):
     email = EmailField()
 
 
@@ -89,11 +89,11 @@ class ResendVerificationApi(APIView):
     @extend_schema(
         tags=TAGS,
         operation_id="auth_resend_verification",
-        request=_EmailOnlyInput,
+        request=EmailOnlyInputSerializer,
         responses={202: DetailSerializer, **problem_responses(400, 429)},
     )
     def post(self, request: Request) -> Response:
-        serializer = _EmailOnlyInput(data=request.data)
+        serializer = EmailOnlyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.user_resend_verification(email=serializer.validated_data["email"])
         return _accepted("If this address has an unconfirmed account, we sent a new link.")
@@ -150,11 +150,11 @@ class PasswordForgotApi(APIView):
     @extend_schema(
         tags=TAGS,
         operation_id="auth_password_forgot",
-        request=_EmailOnlyInput,
+        request=EmailOnlyInputSerializer,
         responses={202: DetailSerializer, **problem_responses(400, 429)},
     )
     def post(self, request: Request) -> Response:
-        serializer = _EmailOnlyInput(data=request.data)
+        serializer = EmailOnlyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.user_password_forgot(email=serializer.validated_data["email"])
         return _accepted("If this address has an account, we sent a link to reset its password.")

@@ -16,7 +16,7 @@ from lottery.core.errors import InvalidToken, ValidationFailed
 from lottery.core.outbox import outbox_enqueue
 
 from . import tokens
-from .errors import EmailNotVerified, InvalidCredentials, WrongCurrentPassword
+from .errors import AccountBanned, EmailNotVerified, InvalidCredentials, WrongCurrentPassword
 from .models import User, normalize_email
 from .urls_public import forgot_password_url, reset_password_url, signin_url, verify_email_url
 
@@ -199,3 +199,11 @@ def user_unban(*, user: User, actor: User | None) -> User:
             user.save(update_fields=["banned_at", "ban_reason"])
             audit_log(action="user.unbanned", obj=user, actor=actor)
     return user
+
+
+def user_assert_can_play(*, user: User) -> None:
+    """Only verified, non-banned users buy or assign ballots."""
+    if not user.email_verified:
+        raise EmailNotVerified()
+    if user.banned:
+        raise AccountBanned()

@@ -1,5 +1,6 @@
 """Shared API plumbing: JSON-only negotiation, pagination, problem schema."""
 
+import datetime
 from typing import Any
 
 from rest_framework import pagination, serializers
@@ -52,3 +53,33 @@ def problem_responses(*statuses: int) -> dict[int, Any]:
         status: OpenApiResponse(response=ProblemSerializer, description="Problem details (RFC 9457)")
         for status in statuses
     }
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """API datetimes are ISO 8601 in UTC (API.md), whatever the lottery's time zone."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("default_timezone", datetime.UTC)
+        super().__init__(**kwargs)
+
+
+def parse_date_param(value: str, field: str = "date") -> datetime.date:
+    """A YYYY-MM-DD path or query value, or a 400 validation_error naming the field."""
+    try:
+        if len(value) == 10:
+            return datetime.date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise serializers.ValidationError({field: ["Enter a valid date as YYYY-MM-DD."]})
+
+
+def paginated(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The schema of a page of `item`s: {count, next, previous, results}."""
+    name = f"Paginated{item.__name__.removesuffix('Serializer')}List"
+    fields = {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": item(many=True),
+    }
+    return type(name + "Serializer", (serializers.Serializer,), fields)

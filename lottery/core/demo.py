@@ -38,4 +38,6 @@ def demo_seed() -> list[DemoAccount]:
 
 
 def _app_seeds() -> list:  # type: ignore[type-arg]
-    return []
+    from lottery.draws.defaults import draw_types_seed_defaults
+
+    return [draw_types_seed_defaults]

@@ -14,6 +14,8 @@ from django.utils.module_loading import import_string
 logger = logging.getLogger(__name__)
 
 PERIODIC_TASKS = [
+    "lottery.draws.tasks.draws_close_due_task",
+    "lottery.draws.tasks.draws_ensure_upcoming_task",
     "lottery.core.tasks.outbox_sweep_task",
 ]
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DrawsConfig(AppConfig):
+    name = "lottery.draws"
+    label = "draws"

@@ -1,0 +1,359 @@
+"""Draw rules: creating upcoming draws, buying and assigning ballots, closing draws.
+
+Lock discipline (DESIGN.md): purchases and assignments take the draw lock shared and
+check, under it, that the draw is open and `now < closes_at`; the close takes it
+exclusively. So a ballot accepted before the close is in the draw and none enters after.
+"""
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from lottery import fairness
+from lottery.accounts.models import User
+from lottery.accounts.services import user_assert_can_play
+from lottery.core.audit import audit_log
+from lottery.core.outbox import outbox_enqueue
+from lottery.core.timefmt import iso_utc
+from lottery.payments.errors import IdempotencyKeyReused
+from lottery.payments.gateway import Card, PaymentGateway, payment_gateway
+from lottery.payments.models import Order
+
+from .ballot_list import ballot_ids_at, ballot_txt_chunks
+from .calendar import closes_at_for, lottery_date
+from .errors import AlreadyAssigned, BallotNotFound, DrawClosed, DrawNotFound
+from .locks import draw_lock_exclusive, draw_lock_shared
+from .models import Ballot, Draw, DrawType, Winner
+
+logger = logging.getLogger(__name__)
+
+
+# --- creating draws ----------------------------------------------------------------------
+
+
+def draw_type_for(*, date: dt.date, types: list[DrawType] | None = None) -> DrawType | None:
+    """The active type that runs on `date`: the highest priority among those that match."""
+    candidates = (
+        types if types is not None else list(DrawType.objects.filter(active=True).prefetch_related("prizes"))
+    )
+    matching = [t for t in candidates if t.active and t.matches(date)]
+    return max(matching, key=lambda t: (t.priority, -t.pk), default=None)
+
+
+def draw_create(*, date: dt.date, draw_type: DrawType, now: dt.datetime) -> Draw | None:
+    """Create the draw for `date` with its secret seed and public commitment.
+
+    Returns None if it already exists (another scheduler won the race: same effect).
+    """
+    seed = fairness.new_seed()
+    prizes = [
+        {"rank": p.rank, "name": p.name, "amount": p.amount, "count": p.count}
+        for p in sorted(draw_type.prizes.all(), key=lambda p: p.rank)
+    ]
+    try:
+        with transaction.atomic():
+            draw = Draw.objects.create(
+                date=date,
+                draw_type=draw_type,
+                type_name=draw_type.name,
+                closes_at=closes_at_for(date),
+                created_at=now,
+                currency=settings.LOTTERY_CURRENCY,
+                prizes=prizes,
+                seed=seed,
+                commitment=fairness.commitment(date=date.isoformat(), seed=seed),
+            )
+            audit_log(
+                action="draw.created",
+                obj=draw,
+                at=now,
+                data={"date": date.isoformat(), "type": draw_type.name, "commitment": draw.commitment},
+            )
+    except IntegrityError:
+        return None
+    return draw
+
+
+def draws_ensure_upcoming(*, now: dt.datetime, days: int | None = None) -> list[Draw]:
+    """Make sure today's draw and the next `days` days' draws exist. Run it as often as you like."""
+    days = settings.LOTTERY_DRAWS_AHEAD_DAYS if days is None else days
+    today = lottery_date(now)
+    dates = [today + dt.timedelta(days=offset) for offset in range(days + 1)]
+    existing = set(Draw.objects.filter(date__in=dates).values_list("date", flat=True))
+    types = list(DrawType.objects.filter(active=True).prefetch_related("prizes"))
+    created = []
+    for date in dates:
+        if date in existing:
+            continue
+        draw_type = draw_type_for(date=date, types=types)
+        if draw_type is None:
+            continue
+        draw = draw_create(date=date, draw_type=draw_type, now=now)
+        if draw is not None:
+            created.append(draw)
+    return created
+
+
+# --- buying and assigning ------------------------------------------------------------------
+
+
+def _draw_for_date(date: dt.date) -> Draw:
+    draw = Draw.objects.filter(date=date).first()
+    if draw is None:
+        raise DrawNotFound()
+    return draw
+
+
+def _assert_accepting(draw: Draw, now: dt.datetime) -> None:
+    if draw.status != Draw.Status.OPEN or now >= draw.closes_at:
+        raise DrawClosed()
+
+
+def _lock_open_draw(draw_id: int, now: dt.datetime) -> Draw:
+    """Inside a transaction: hold the draw lock shared and re-read its state under it."""
+    draw_lock_shared(draw_id)
+    draw = Draw.objects.only("id", "date", "status", "closes_at").get(pk=draw_id)
+    _assert_accepting(draw, now)
+    return draw
+
+
+def ballot_as_dict(ballot: Ballot, draw: Draw | None) -> dict[str, Any]:
+    return {
+        "id": ballot.pk,
+        "draw": draw.date.isoformat() if draw else None,
+        "status": "assigned" if draw else "unassigned",
+        "prize": None,
+        "purchased_at": iso_utc(ballot.purchased_at),
+    }
+
+
+def purchase_fingerprint(payload: Any) -> str:
+    """Identifies a purchase request body, so a reused Idempotency-Key can be told apart."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Purchase:
+    order: Order
+    receipt: dict[str, Any]
+    replayed: bool
+
+
+def _replay(user: User, key: str | None, fingerprint: str) -> Purchase | None:
+    if key is None:
+        return None
+    order = Order.objects.filter(user=user, idempotency_key=key).first()
+    if order is None:
+        return None
+    if order.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return Purchase(order=order, receipt=order.response, replayed=True)
+
+
+def ballot_purchase(
+    *,
+    user: User,
+    quantity: int,
+    card: Card,
+    now: dt.datetime,
+    draw_date: dt.date | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+    gateway: PaymentGateway | None = None,
+) -> Purchase:
+    """Charge for `quantity` ballots and create them (in `draw_date`'s draw if given).
+
+    The order, its ballots and the captured charge exist together or not at all: the card
+    is authorized first, the rows are written in one transaction, and the authorization is
+    captured after commit or voided on failure.
+    """
+    if not 1 <= quantity <= 1000:
+        raise ValueError("quantity must be 1..1000")
+    user_assert_can_play(user=user)
+    replay = _replay(user, idempotency_key, fingerprint)
+    if replay:
+        return replay
+    draw = _draw_for_date(draw_date) if draw_date else None
+    if draw:
+        _assert_accepting(draw, now)  # fail fast before charging; re-checked under the lock
+    gateway = gateway or payment_gateway()
+    amount = quantity * settings.LOTTERY_BALLOT_PRICE_CENTS
+    authorization = gateway.authorize(card=card, amount=amount, currency=settings.LOTTERY_CURRENCY, now=now)
+    try:
+        with transaction.atomic():
+            if draw:
+                draw = _lock_open_draw(draw.pk, now)
+            order = Order.objects.create(
+                user=user,
+                quantity=quantity,
+                amount=amount,
+                currency=authorization.currency,
+                draw=draw,
+                gateway=authorization.gateway,
+                charge_reference=authorization.reference,
+                card_last4=authorization.card_last4,
+                created_at=now,
+                idempotency_key=idempotency_key,
+                request_fingerprint=fingerprint,
+            )
+            ballots = Ballot.objects.bulk_create(
+                [
+                    Ballot(
+                        owner=user,
+                        order=order,
+                        draw=draw,
+                        purchased_at=now,
+                        assigned_at=now if draw else None,
+                    )
+                    for _ in range(quantity)
+                ]
+            )
+            order.response = {
+                "order_id": order.pk,
+                "quantity": quantity,
+                "amount": amount,
+                "currency": order.currency,
+                "ballots": [ballot_as_dict(b, draw) for b in ballots],
+            }
+            order.save(update_fields=["response"])
+    except IntegrityError:
+        gateway.void(authorization)
+        # The same key won a race with us: answer as the first request did.
+        replay = _replay(user, idempotency_key, fingerprint)
+        if replay:
+            return replay
+        raise
+    except BaseException:
+        gateway.void(authorization)
+        raise
+    gateway.capture(authorization)
+    return Purchase(order=order, receipt=order.response, replayed=False)
+
+
+def ballot_assign(*, user: User, ballot_id: int, draw_date: dt.date, now: dt.datetime) -> Ballot:
+    user_assert_can_play(user=user)
+    with transaction.atomic():
+        ballot = Ballot.objects.select_for_update().filter(pk=ballot_id, owner=user).first()
+        if ballot is None:
+            raise BallotNotFound()
+        draw = _draw_for_date(draw_date)
+        if ballot.draw_id is not None:
+            raise AlreadyAssigned()
+        draw = _lock_open_draw(draw.pk, now)
+        ballot.draw = draw
+        ballot.assigned_at = now
+        ballot.save(update_fields=["draw", "assigned_at"])
+    return ballot
+
+
+# --- closing ---------------------------------------------------------------------------------
+
+
+def _notify_winners(draw: Draw, winners: list[Winner]) -> None:
+    owners = dict(
+        Ballot.objects.filter(pk__in=[w.ballot_id for w in winners]).values_list("pk", "owner__email")
+    )
+    names = dict(Ballot.objects.filter(pk__in=owners).values_list("pk", "owner__name"))
+    for winner in winners:
+        outbox_enqueue(
+            key=f"draw-winner:{draw.pk}:{winner.slot}",
+            to=owners[winner.ballot_id],
+            template="winner",
+            context={
+                "name": names[winner.ballot_id],
+                "date": draw.date,
+                "draw_type": draw.type_name,
+                "prize_name": winner.prize_name,
+                "amount": winner.amount,
+                "currency": winner.currency,
+                "ballot_id": winner.ballot_id,
+                "draw_link": f"{settings.LOTTERY_BASE_URL}/draws/{draw.date.isoformat()}",
+                "verify_link": f"{settings.LOTTERY_BASE_URL}/draws/{draw.date.isoformat()}/verify",
+            },
+        )
+
+
+def _draw_winners(draw: Draw, beacon: str) -> list[Winner]:
+    date = draw.date.isoformat()
+    slots = fairness.prize_slots(draw.prizes)
+    picks = fairness.pick_indices(
+        seed=bytes(draw.seed),
+        date=date,
+        ballot_digest=draw.ballot_digest,
+        beacon=beacon,
+        ballot_count=draw.ballot_count or 0,
+        slots=slots,
+    )
+    ids = ballot_ids_at(draw.pk, [p.index for p in picks])
+    prize_by_rank = {p["rank"]: p for p in draw.prizes}
+    return Winner.objects.bulk_create(
+        [
+            Winner(
+                draw=draw,
+                slot=p.slot,
+                prize_rank=p.prize_rank,
+                prize_name=prize_by_rank[p.prize_rank]["name"],
+                amount=prize_by_rank[p.prize_rank]["amount"],
+                currency=draw.currency,
+                ballot_id=ids[p.index],
+                index=p.index,
+                counter=p.counter,
+            )
+            for p in picks
+        ]
+    )
+
+
+def draw_close(*, draw_id: int, now: dt.datetime, actor: User | None = None, manual: bool = False) -> Draw:
+    """Freeze the ballot list and draw the winners (FAIRNESS.md), in one transaction.
+
+    Idempotent: closing a frozen or closed draw returns it unchanged. Any failure rolls the
+    whole close back, leaving the draw open and intact for the next attempt.
+    """
+    with transaction.atomic():
+        draw_lock_exclusive(draw_id)
+        draw = Draw.objects.select_for_update().get(pk=draw_id)
+        if draw.status != Draw.Status.OPEN:
+            return draw
+        digest = fairness.BallotDigest()
+        for chunk in ballot_txt_chunks(draw.pk):
+            digest.update_bytes(chunk)
+        draw.ballot_count = digest.count
+        draw.ballot_digest = digest.hexdigest()
+        draw.closed_at = now
+        draw.status = Draw.Status.CLOSED
+        winners = _draw_winners(draw, beacon="")
+        draw.save(update_fields=["ballot_count", "ballot_digest", "closed_at", "status"])
+        audit_log(
+            action="draw.closed_manually" if manual else "draw.closed",
+            obj=draw,
+            actor=actor,
+            actor_label="" if actor else ("operator" if manual else "scheduler"),
+            at=now,
+            data={
+                "ballot_count": draw.ballot_count,
+                "ballot_digest": draw.ballot_digest,
+                "winners": [{"slot": w.slot, "ballot_id": w.ballot_id} for w in winners],
+            },
+        )
+        _notify_winners(draw, winners)
+    logger.info("draw %s closed: %s ballots, %s winners", draw.date, draw.ballot_count, len(winners))
+    return draw
+
+
+def draw_close_by_date(*, date: dt.date, now: dt.datetime, actor: User | None = None) -> Draw:
+    """The operator's close: freezes now, even before closes_at."""
+    return draw_close(draw_id=_draw_for_date(date).pk, now=now, actor=actor, manual=True)
+
+
+def draws_close_due(*, now: dt.datetime) -> list[Draw]:
+    """Close every open draw whose closes_at has passed, oldest first (the scheduler's sweep)."""
+    due = Draw.objects.filter(Q(status=Draw.Status.OPEN) & Q(closes_at__lte=now)).order_by("closes_at")
+    return [draw_close(draw_id=pk, now=now) for pk in due.values_list("pk", flat=True)]
