@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -16,3 +16,13 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
     from lottery.core.periodic import beat_schedule
 
     sender.conf.beat_schedule = beat_schedule()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _fresh_database_connections(**kwargs: object) -> None:
+    # A connection that died (PostgreSQL restart, idle timeout) is dropped before and
+    # after each task instead of failing the next one.
+    from django.db import close_old_connections
+
+    close_old_connections()

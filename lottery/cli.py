@@ -59,6 +59,14 @@ def _celery(argv: list[str]) -> int:
     return 0
 
 
+def _web(argv: list[str]) -> int:
+    from gunicorn.app.wsgiapp import run
+
+    sys.argv = ["gunicorn", "-c", "python:config.gunicorn", *argv, "config.wsgi:application"]
+    run()
+    return 0
+
+
 def _seed_demo(args: argparse.Namespace) -> int:
     _django()
     from lottery.core.demo import demo_seed
@@ -105,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in {"worker", "beat"}:
         return _celery([argv[0], "--loglevel=INFO", *argv[1:]])
+    if argv and argv[0] == "web":
+        return _web(argv[1:])
     if argv and argv[0] == "manage":
         return _manage(argv[1:])
     if argv and argv[0] == "verify":
@@ -126,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     close = sub.add_parser("close", help="close a draw now (operator)")
     close.add_argument("date", type=datetime.date.fromisoformat, help="YYYY-MM-DD")
     close.set_defaults(func=_close)
-    for name in ("worker", "beat", "verify", "manage"):
+    for name in ("web", "worker", "beat", "verify", "manage"):
         sub.add_parser(name, help=f"see `lottery {name} --help`")
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -27,8 +27,20 @@ def _broker() -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
+def _outbox() -> dict[str, Any]:
+    """Informational: a backlog means mail is late, not that this instance cannot serve."""
+    from .outbox import outbox_backlog
+
+    try:
+        return {"ok": True, "backlog": outbox_backlog()}
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+
+
 def readiness_checks() -> dict[str, dict[str, Any]]:
     checks = {"database": _database()}
+    if checks["database"]["ok"]:
+        checks["outbox"] = _outbox()
     if settings.LOTTERY_HAS_BROKER:
         checks["broker"] = _broker()
     return checks

@@ -6,20 +6,23 @@ exclusively. So a ballot accepted before the close is in the draw and none enter
 """
 
 import datetime as dt
-import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 
 from lottery import fairness
 from lottery.accounts.models import User
 from lottery.accounts.services import user_assert_can_play
 from lottery.core.audit import audit_log
+from lottery.core.errors import DomainError
+from lottery.core.metrics import BALLOTS_SOLD, ORDERS
 from lottery.core.outbox import outbox_enqueue
 from lottery.core.timefmt import iso_utc
 from lottery.payments.errors import IdempotencyKeyReused
@@ -77,7 +80,9 @@ def draw_create(*, date: dt.date, draw_type: DrawType, now: dt.datetime) -> Draw
                 data={"date": date.isoformat(), "type": draw_type.name, "commitment": draw.commitment},
             )
     except IntegrityError:
-        return None
+        if Draw.objects.filter(date=date).exists():
+            return None  # created concurrently by another scheduler: same effect
+        raise
     return draw
 
 
@@ -135,8 +140,13 @@ def ballot_as_dict(ballot: Ballot, draw: Draw | None) -> dict[str, Any]:
 
 
 def purchase_fingerprint(payload: Any) -> str:
-    """Identifies a purchase request body, so a reused Idempotency-Key can be told apart."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    """Identifies a purchase request body, so a reused Idempotency-Key can be told apart.
+
+    Keyed with SECRET_KEY: the body holds card details, which must not be recoverable from
+    the stored fingerprint by brute force.
+    """
+    canonical = json.dumps(payload, sort_keys=True, default=str)
+    return salted_hmac("lottery.purchase-fingerprint", canonical, algorithm="sha256").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,8 @@ class Purchase:
 def _replay(user: User, key: str | None, fingerprint: str) -> Purchase | None:
     if key is None:
         return None
+    if not fingerprint:
+        raise ValueError("a purchase with an Idempotency-Key needs the fingerprint of its body")
     order = Order.objects.filter(user=user, idempotency_key=key).first()
     if order is None:
         return None
@@ -170,7 +182,40 @@ def ballot_purchase(
 ) -> Purchase:
     """Charge for `quantity` ballots and create them (in `draw_date`'s draw if given).
 
-    The order, its ballots and the captured charge exist together or not at all: the card
+    Counts each outcome for the metrics; the rules are in _ballot_purchase.
+    """
+    try:
+        purchase = _ballot_purchase(
+            user=user,
+            quantity=quantity,
+            card=card,
+            now=now,
+            draw_date=draw_date,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            gateway=gateway,
+        )
+    except DomainError as exc:
+        ORDERS.labels(outcome=exc.code).inc()
+        raise
+    ORDERS.labels(outcome="replayed" if purchase.replayed else "paid").inc()
+    if not purchase.replayed:
+        BALLOTS_SOLD.inc(purchase.order.quantity)
+    return purchase
+
+
+def _ballot_purchase(
+    *,
+    user: User,
+    quantity: int,
+    card: Card,
+    now: dt.datetime,
+    draw_date: dt.date | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+    gateway: PaymentGateway | None = None,
+) -> Purchase:
+    """The order, its ballots and the captured charge exist together or not at all: the card
     is authorized first, the rows are written in one transaction, and the authorization is
     captured after commit or voided on failure.
     """
@@ -317,6 +362,7 @@ def draw_close(*, draw_id: int, now: dt.datetime, actor: User | None = None, man
     Idempotent: closing a frozen or closed draw returns it unchanged. Any failure rolls the
     whole close back, leaving the draw open and intact for the next attempt.
     """
+    started = time.perf_counter()
     with transaction.atomic():
         draw_lock_exclusive(draw_id)
         draw = Draw.objects.select_for_update().get(pk=draw_id)
@@ -341,6 +387,7 @@ def draw_close(*, draw_id: int, now: dt.datetime, actor: User | None = None, man
                 "ballot_count": draw.ballot_count,
                 "ballot_digest": draw.ballot_digest,
                 "winners": [{"slot": w.slot, "ballot_id": w.ballot_id} for w in winners],
+                "duration_seconds": round(time.perf_counter() - started, 6),
             },
         )
         _notify_winners(draw, winners)
@@ -354,6 +401,15 @@ def draw_close_by_date(*, date: dt.date, now: dt.datetime, actor: User | None = 
 
 
 def draws_close_due(*, now: dt.datetime) -> list[Draw]:
-    """Close every open draw whose closes_at has passed, oldest first (the scheduler's sweep)."""
+    """Close every open draw whose closes_at has passed, oldest first (the scheduler's sweep).
+
+    A draw whose close fails is logged and retried next tick; it does not hold up the others.
+    """
     due = Draw.objects.filter(Q(status=Draw.Status.OPEN) & Q(closes_at__lte=now)).order_by("closes_at")
-    return [draw_close(draw_id=pk, now=now) for pk in due.values_list("pk", flat=True)]
+    closed = []
+    for pk in due.values_list("pk", flat=True):
+        try:
+            closed.append(draw_close(draw_id=pk, now=now))
+        except Exception:
+            logger.exception("closing draw %s failed; it stays open and is retried next tick", pk)
+    return closed

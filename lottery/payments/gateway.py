@@ -54,7 +54,9 @@ class PaymentGateway(abc.ABC):
 
 
 def luhn_valid(number: str) -> bool:
-    if not number.isdigit() or not 12 <= len(number) <= 19:
+    # ASCII only: str.isdigit() also accepts full-width and superscript digits ("²"), and
+    # int() raises on some of them.
+    if not (number.isascii() and number.isdigit()) or not 12 <= len(number) <= 19:
         return False
     total = 0
     for position, char in enumerate(reversed(number)):

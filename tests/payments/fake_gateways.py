@@ -1,0 +1,68 @@
+"""Fake payment gateways. The gateway interface is ours, so a fake is fair here: it lets a
+test see when the service authorizes, captures and voids, and what was committed then."""
+
+import threading
+
+from django.db import connection
+
+from lottery.payments.errors import PaymentDeclined
+from lottery.payments.gateway import Authorization, PaymentGateway, SandboxGateway
+from lottery.payments.models import Order
+
+
+class AlwaysDeclines(PaymentGateway):
+    name = "always-declines"
+
+    def authorize(self, *, card, amount, currency, now):
+        raise PaymentDeclined("This gateway always declines.")
+
+    def capture(self, authorization):
+        raise AssertionError("nothing to capture")
+
+    def void(self, authorization):
+        raise AssertionError("nothing to void")
+
+
+class RecordingGateway(PaymentGateway):
+    """The sandbox's decisions, plus a log of every call and what the database held at the time.
+
+    `on_authorize` runs right after a successful authorization: a hook to make something
+    happen between the charge and the order's transaction (a close, a failure).
+    """
+
+    name = "recording"
+
+    def __init__(self, on_authorize=None):
+        self.sandbox = SandboxGateway()
+        self.on_authorize = on_authorize
+        self.calls = []
+        self._lock = threading.Lock()
+
+    def _record(self, call, authorization):
+        entry = {
+            "call": call,
+            "reference": authorization.reference,
+            "in_transaction": connection.in_atomic_block,
+            "order_visible": Order.objects.filter(charge_reference=authorization.reference).exists(),
+        }
+        with self._lock:  # the concurrency tests share one gateway between threads
+            self.calls.append(entry)
+
+    def authorize(self, *, card, amount, currency, now) -> Authorization:
+        authorization = self.sandbox.authorize(card=card, amount=amount, currency=currency, now=now)
+        self._record("authorize", authorization)
+        if self.on_authorize:
+            self.on_authorize(authorization)
+        return authorization
+
+    def capture(self, authorization):
+        self._record("capture", authorization)
+
+    def void(self, authorization):
+        self._record("void", authorization)
+
+    def names(self):
+        return [c["call"] for c in self.calls]
+
+    def count(self, call):
+        return self.names().count(call)
