@@ -37,7 +37,11 @@ def test_log_lines_carry_the_request_id_as_json():
         rename_fields={"levelname": "level"},
     ).format(record)
     assert json.loads(line) | {"asctime": None} == {
-        "asctime": None, "level": "INFO", "name": "lottery.test", "message": "hello world", "request_id": "req-42"
+        "asctime": None,
+        "level": "INFO",
+        "name": "lottery.test",
+        "message": "hello world",
+        "request_id": "req-42",
     }
 
 
@@ -50,9 +54,14 @@ def test_metrics_count_sales_and_database_facts(client, auth_api):
         return float(line.split()[1]), body
 
     before, _ = sold()
-    assert auth_api.post(
-        "/api/v1/ballots/purchase", {"quantity": 3, "draw": str(draw.date), "payment": CARD}, format="json"
-    ).status_code == 201
+    assert (
+        auth_api.post(
+            "/api/v1/ballots/purchase",
+            {"quantity": 3, "draw": str(draw.date), "payment": CARD},
+            format="json",
+        ).status_code
+        == 201
+    )
     after, body = sold()
     assert after - before == 3
     assert 'lottery_orders_total{outcome="paid"}' in body
@@ -93,7 +102,10 @@ def test_production_settings_pass_check_deploy():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOTTERY_", "DJANGO_"))} | PRODUCTION_ENV
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
