@@ -48,6 +48,7 @@ logconfig_dict = {
         "error": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
         "access": {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"},
     },
+    "root": {"handlers": ["error"], "level": "INFO"},
     "loggers": {
         "gunicorn.error": {"handlers": ["error"], "level": loglevel.upper(), "propagate": False},
         "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},

@@ -16,7 +16,8 @@ VAR_DIR = BASE_DIR / "var"
 # FileAwareEnv also reads NAME_FILE (a path) for every NAME, for container secrets.
 env = environ.FileAwareEnv()
 # Real environment variables always win over the .env file.
-environ.FileAwareEnv.read_env(BASE_DIR / ".env", overwrite=False)
+if (BASE_DIR / ".env").exists():
+    environ.FileAwareEnv.read_env(BASE_DIR / ".env", overwrite=False)
 
 LOTTERY_ENV = env.str("LOTTERY_ENV", default="development")
 if LOTTERY_ENV not in {"development", "production"}:
@@ -50,6 +51,9 @@ LOTTERY_PAYMENT_GATEWAY = env.str(
     "LOTTERY_PAYMENT_GATEWAY", default="lottery.payments.gateway.SandboxGateway"
 )
 LOTTERY_LOCK_TIMEOUT_MS = env.int("LOTTERY_LOCK_TIMEOUT_MS", default=5000)
+# Optional drand beacon (FAIRNESS.md): both set = every new draw plans a beacon round.
+LOTTERY_BEACON_URL = env.str("LOTTERY_BEACON_URL", default="")
+LOTTERY_BEACON_CHAIN = env.str("LOTTERY_BEACON_CHAIN", default="")
 LOTTERY_EMAIL_VERIFICATION_MAX_AGE = timedelta(hours=24)
 PASSWORD_RESET_TIMEOUT = 60 * 60
 
@@ -75,6 +79,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "lottery.core.requestid.RequestIdMiddleware",
+    "lottery.core.probes.ProbesMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -283,7 +288,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
+        # The in-browser verifier reads the beacon's chain info and rounds (when configured).
+        "connect-src": ["'self'", *([LOTTERY_BEACON_URL.rstrip("/")] if LOTTERY_BEACON_URL else [])],
         "font-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
@@ -295,7 +301,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat's own bookkeeping (our schedule is state-driven, so losing it loses nothing).
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule")
+)
 
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:

@@ -253,3 +253,31 @@ def draw_winners(
         slots=prize_slots(prizes),
     )
     return [Winner(p.slot, p.prize_rank, ballot_ids[p.index], p.index, p.counter) for p in picks]
+
+
+# --- beacon round timing (drand: round r is due at genesis_time + (r - 1) * period) ----------
+
+BEACON_DELAY_SECONDS = 30
+
+
+def beacon_round_due(*, genesis_time: int, period: int, round_number: int) -> int:
+    """Unix time at which beacon round `round_number` is due."""
+    return genesis_time + (round_number - 1) * period
+
+
+def beacon_planned_round(*, genesis_time: int, period: int, closes_at: int) -> int:
+    """The first round due at least BEACON_DELAY_SECONDS after `closes_at` (unix seconds)."""
+    if period <= 0:
+        raise ValueError("beacon period must be positive")
+    earliest = closes_at + BEACON_DELAY_SECONDS
+    if earliest <= genesis_time:
+        return 1
+    return -(-(earliest - genesis_time) // period) + 1
+
+
+def beacon_randomness_valid(*, signature_hex: str, randomness_hex: str) -> bool:
+    """drand publishes randomness = SHA-256(signature)."""
+    try:
+        return hashlib.sha256(bytes.fromhex(signature_hex)).hexdigest() == randomness_hex
+    except ValueError:
+        return False

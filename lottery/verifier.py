@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, TypeGuard
 
 from lottery import fairness
+from lottery.fairness import BEACON_DELAY_SECONDS, beacon_planned_round, beacon_round_due
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX = re.compile(r"(?:[0-9a-f]{2})+")
@@ -166,6 +167,77 @@ def check_beacon(beacon: object, *, planned_round: int | None = None) -> Check:
     return Check("beacon", True, f"round {round_} of {source}: randomness is SHA-256 of signature")
 
 
+def check_beacon_round(proof: Mapping[str, Any], chain_info: Mapping[str, Any]) -> Check:
+    """The round is the one planned from closes_at and the chain's timing (FAIRNESS.md)."""
+    beacon = proof.get("beacon")
+    try:
+        genesis, period = int(chain_info["genesis_time"]), int(chain_info["period"])
+        closes_at = datetime.datetime.fromisoformat(str(proof["closes_at"]).replace("Z", "+00:00"))
+        used = int(beacon["round"]) if isinstance(beacon, Mapping) else 0
+        planned = beacon_planned_round(
+            genesis_time=genesis, period=period, closes_at=int(closes_at.timestamp())
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        return Check("beacon_round", False, f"cannot compute the planned round: {exc}")
+    chain = chain_info.get("hash")
+    if isinstance(beacon, Mapping) and chain is not None and chain != beacon.get("chain"):
+        return Check("beacon_round", False, f"chain info is for {chain}, proof names {beacon.get('chain')}")
+    due = beacon_round_due(genesis_time=genesis, period=period, round_number=used)
+    if used != planned:
+        return Check(
+            "beacon_round", False, f"round {used} used, round {planned} is the first due 30 s after closes_at"
+        )
+    if due < closes_at.timestamp() + BEACON_DELAY_SECONDS:
+        return Check("beacon_round", False, f"round {used} was due before closes_at + 30 s")
+    due_at = datetime.datetime.fromtimestamp(due, tz=datetime.UTC).isoformat()
+    return Check("beacon_round", True, f"round {used} is the planned round, due {due_at}")
+
+
+_BLS_G2_SCHEMES = {"pedersen-bls-chained", "pedersen-bls-unchained"}
+
+
+def check_beacon_signature(
+    beacon: object, chain_info: Mapping[str, Any], *, previous_signature: str | None = None
+) -> Check:
+    """Verify the round's BLS signature against the chain's public key, when we can.
+
+    drand's G2-signature schemes are verified with py_ecc (an optional dependency: this
+    module's other checks are stdlib only). Other schemes, or no library, are reported as
+    not verified; the other checks still stand.
+    """
+    if not isinstance(beacon, Mapping):
+        return Check("beacon_signature", True, "no beacon")
+    scheme = str(chain_info.get("schemeID", "pedersen-bls-chained"))
+    if scheme not in _BLS_G2_SCHEMES:
+        return Check("beacon_signature", True, f"not verified: scheme {scheme} is not supported here")
+    try:
+        from py_ecc.bls import G2Basic  # type: ignore[attr-defined]
+    except ImportError:
+        return Check("beacon_signature", True, "not verified: no BLS library installed (pip install py_ecc)")
+    try:
+        round_bytes = int(beacon["round"]).to_bytes(8, "big")
+        prefix = b""
+        if scheme == "pedersen-bls-chained":
+            if previous_signature is None:
+                return Check(
+                    "beacon_signature", True, "not verified: the chained scheme needs the previous signature"
+                )
+            prefix = bytes.fromhex(previous_signature)
+        message = hashlib.sha256(prefix + round_bytes).digest()
+        public_key: Any = bytes.fromhex(str(chain_info["public_key"]))
+        signature: Any = bytes.fromhex(str(beacon["signature"]))
+        valid = G2Basic.Verify(public_key, message, signature)
+    except Exception as exc:  # malformed key or signature bytes: a failed check, not a crash
+        return Check("beacon_signature", False, f"signature could not be checked: {exc}")
+    if not valid:
+        return Check(
+            "beacon_signature", False, "BLS signature does NOT verify against the chain's public key"
+        )
+    return Check(
+        "beacon_signature", True, f"BLS signature verified against the chain's public key ({scheme})"
+    )
+
+
 def _planned_round(proof: Mapping[str, Any]) -> int | None:
     plan = proof.get("plan")
     if isinstance(plan, Mapping) and _is_int(plan.get("round")):
@@ -227,8 +299,13 @@ def verify_proof(
     *,
     expected_commitment: str | None = None,
     expected_date: str | None = None,
+    chain_info: Mapping[str, Any] | None = None,
 ) -> list[Check]:
-    """Run every check of FAIRNESS.md on a proof and its ballots.txt bytes; never raises."""
+    """Run every check of FAIRNESS.md on a proof and its ballots.txt bytes; never raises.
+
+    For a beacon draw, pass the chain's `/info` as `chain_info` to also check that the round
+    used is the planned one, due at least 30 s after closes_at (fetch_and_verify does).
+    """
     if not isinstance(proof, Mapping):
         proof = {}
     checks = [_check_algorithm(proof), _check_date(proof, expected_date), _check_status(proof)]
@@ -240,6 +317,8 @@ def verify_proof(
     checks.append(_check_ballot_count(proof, ballots))
     checks.append(_check_ballot_digest(proof, ballots))
     checks.append(check_beacon(proof.get("beacon"), planned_round=_planned_round(proof)))
+    if chain_info is not None and isinstance(proof.get("beacon"), Mapping):
+        checks.append(check_beacon_round(proof, chain_info))
     blocked = _blocked(checks, "winners", *_WINNERS_NEED)
     checks.append(blocked or _check_winners(proof, ids or []))
     return checks
@@ -306,12 +385,37 @@ def fetch_and_verify(
         return [Check("fetch", False, f"GET {draw_url}/proof: response is not JSON")]
     if not isinstance(proof, dict):
         return [Check("fetch", False, f"GET {draw_url}/proof: response is not a JSON object")]
+    chain_info = None
+    beacon = proof.get("beacon")
+    if isinstance(beacon, Mapping) and isinstance(beacon.get("source"), str):
+        info_url = f"{str(beacon['source']).rstrip('/')}/{beacon.get('chain')}/info"
+        if urllib.parse.urlsplit(info_url).scheme not in ("http", "https"):
+            return [Check("fetch", False, f"beacon source must be http(s): {info_url!r}")]
+        try:
+            chain_info = json.loads(_get(info_url, timeout))
+        except (_FetchError, ValueError) as exc:
+            return [Check("fetch", False, f"beacon chain info: {exc}")]
+        if not isinstance(chain_info, dict):
+            return [Check("fetch", False, f"GET {info_url}: not a JSON object")]
     checks = verify_proof(
         proof,
         ballots,
         expected_commitment=expected_commitment,
         expected_date=date,
+        chain_info=chain_info,
     )
+    if chain_info is not None and isinstance(beacon, Mapping):
+        previous = None
+        if chain_info.get("schemeID", "pedersen-bls-chained") == "pedersen-bls-chained":
+            try:
+                round_url = (
+                    f"{str(beacon['source']).rstrip('/')}/{beacon.get('chain')}/public/{beacon.get('round')}"
+                )
+                published = json.loads(_get(round_url, timeout))
+                previous = published.get("previous_signature") if isinstance(published, dict) else None
+            except (_FetchError, ValueError):
+                previous = None
+        checks.append(check_beacon_signature(beacon, chain_info, previous_signature=previous))
     checks.extend(check_ballot_listed(ballots, ballot_id) for ballot_id in ballot_ids)
     return checks
 

@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 
 PERIODIC_TASKS = [
     "lottery.draws.tasks.draws_close_due_task",
+    "lottery.draws.tasks.draws_draw_pending_task",
     "lottery.draws.tasks.draws_ensure_upcoming_task",
     "lottery.core.tasks.outbox_sweep_task",
 ]

@@ -19,7 +19,7 @@ from lottery.core.api import PageNumberPagination, paginated, parse_date_param, 
 from lottery.payments.gateway import Card
 
 from . import selectors, services
-from .ballot_list import ballot_txt_chunks
+from .ballot_list import ballot_txt_pages
 from .models import Ballot, Draw
 from .serializers import (
     BallotSerializer,
@@ -133,7 +133,7 @@ class DrawBallotsTxtApi(APIView):
     def get(self, request: Request, date: str) -> StreamingHttpResponse:
         draw = selectors.draw_get(date=parse_date_param(date))
         selectors.draw_assert_frozen(draw)
-        response = StreamingHttpResponse(ballot_txt_chunks(draw.pk), content_type="text/plain; charset=utf-8")
+        response = StreamingHttpResponse(ballot_txt_pages(draw.pk), content_type="text/plain; charset=utf-8")
         response["Content-Disposition"] = f'inline; filename="ballots-{draw.date.isoformat()}.txt"'
         return response
 

@@ -1,41 +1,90 @@
-"""A draw's ballot list, read without ORM objects: streamed for the digest and for
-ballots.txt, and fetched by position for the few winners (FAIRNESS.md, DESIGN.md)."""
+"""A draw's ballot list, read without ORM objects (FAIRNESS.md, DESIGN.md).
 
+The list is read in pages of ascending ids, each page already as ballots.txt text, so the
+close hashes a million ids in a few queries with flat memory. Remembering where each page
+starts lets the close then fetch the few winning ids by position with a short index scan
+instead of numbering the whole list.
+"""
+
+import bisect
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 from django.db import connection
 
 from .models import Ballot
 
-_CHUNK_ROWS = 20_000
+PAGE_SIZE = 65_536
 
 
-def ballot_txt_chunks(draw_id: int) -> Iterator[bytes]:
-    """The exact bytes of ballots.txt ("id\\n" ascending), in chunks, in flat memory."""
+@dataclass
+class PageIndex:
+    """Where each page of the list starts: its first position and the id just before it."""
+
+    starts: list[int] = field(default_factory=list)
+    ids_before: list[int] = field(default_factory=list)
+
+    def add(self, start: int, id_before: int) -> None:
+        self.starts.append(start)
+        self.ids_before.append(id_before)
+
+    def locate(self, position: int) -> tuple[int, int]:
+        """(id before the page holding `position`, offset of `position` inside that page)."""
+        page = bisect.bisect_right(self.starts, position) - 1
+        return self.ids_before[page], position - self.starts[page]
+
+
+def _page(cursor, draw_id: int, after: int) -> tuple[int, int, bytes]:  # type: ignore[no-untyped-def]
+    """(count, last id, "id\\n"... bytes) of the next page of ids after `after`."""
     table = Ballot._meta.db_table
-    draw_id = int(draw_id)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY's text output of one integer column is exactly "id\n" per row.
-            sql = f"COPY (SELECT id FROM {table} WHERE draw_id = {draw_id} ORDER BY id) TO STDOUT"  # noqa: S608
-            with cursor.cursor.copy(sql) as copy:
-                yield from (bytes(chunk) for chunk in copy)
-            return
-        cursor.execute(f"SELECT id FROM {table} WHERE draw_id = %s ORDER BY id", [draw_id])  # noqa: S608
-        while rows := cursor.fetchmany(_CHUNK_ROWS):
-            yield "".join(f"{row[0]}\n" for row in rows).encode()
-
-
-def ballot_ids_at(draw_id: int, positions: Sequence[int]) -> dict[int, int]:
-    """{position in the ascending ballot list: ballot id} for the given positions."""
-    if not positions:
-        return {}
-    table = Ballot._meta.db_table
-    marks = ", ".join(["%s"] * len(positions))
-    sql = (
-        f"SELECT pos, id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS pos "  # noqa: S608
-        f"FROM {table} WHERE draw_id = %s) numbered WHERE pos IN ({marks})"
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            f"SELECT count(*), max(id), string_agg(id::text, E'\\n' ORDER BY id) FROM "  # noqa: S608
+            f"(SELECT id FROM {table} WHERE draw_id = %s AND id > %s ORDER BY id LIMIT %s) page",
+            [draw_id, after, PAGE_SIZE],
+        )
+        count, last, text = cursor.fetchone()
+        return count, last or after, (text + "\n").encode() if count else b""
+    cursor.execute(
+        f"SELECT id FROM {table} WHERE draw_id = %s AND id > %s ORDER BY id LIMIT %s",  # noqa: S608
+        [draw_id, after, PAGE_SIZE],
     )
+    ids = [row[0] for row in cursor.fetchall()]
+    return len(ids), ids[-1] if ids else after, "".join(f"{i}\n" for i in ids).encode()
+
+
+def ballot_txt_pages(draw_id: int, index: PageIndex | None = None) -> Iterator[bytes]:
+    """The exact bytes of ballots.txt ("id\\n" ascending), page by page; fills `index`."""
+    after, position = 0, 0
     with connection.cursor() as cursor:
-        cursor.execute(sql, [int(draw_id), *[int(p) for p in positions]])
-        return {int(pos): int(ballot_id) for pos, ballot_id in cursor.fetchall()}
+        while True:
+            count, last, text = _page(cursor, int(draw_id), after)
+            if not count:
+                return
+            if index is not None:
+                index.add(position, after)
+            yield text
+            after, position = last, position + count
+            if count < PAGE_SIZE:
+                return
+
+
+def ballot_ids_at(draw_id: int, positions: Sequence[int], index: PageIndex | None = None) -> dict[int, int]:
+    """{position in the ascending ballot list: ballot id} for the given positions."""
+    if index is None:
+        index = PageIndex()
+        for _ in ballot_txt_pages(draw_id, index):
+            pass
+    table = Ballot._meta.db_table
+    found = {}
+    with connection.cursor() as cursor:
+        for position in positions:
+            id_before, offset = index.locate(position)
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE draw_id = %s AND id > %s ORDER BY id LIMIT 1 OFFSET %s",  # noqa: S608
+                [int(draw_id), id_before, offset],
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                found[position] = int(row[0])
+    return found

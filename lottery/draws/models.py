@@ -126,9 +126,14 @@ class Draw(models.Model):
 
 class Ballot(models.Model):
     id = models.BigAutoField(primary_key=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ballots")
+    # The composite indexes below serve these lookups; single-column ones would only slow inserts.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ballots", db_index=False
+    )
     order = models.ForeignKey("payments.Order", on_delete=models.PROTECT, related_name="ballots")
-    draw = models.ForeignKey(Draw, null=True, blank=True, on_delete=models.PROTECT, related_name="ballots")
+    draw = models.ForeignKey(
+        Draw, null=True, blank=True, on_delete=models.PROTECT, related_name="ballots", db_index=False
+    )
     purchased_at = models.DateTimeField()
     assigned_at = models.DateTimeField(null=True, blank=True)
 

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,17 @@ from lottery.payments.errors import IdempotencyKeyReused
 from lottery.payments.gateway import Card, PaymentGateway, payment_gateway
 from lottery.payments.models import Order
 
-from .ballot_list import ballot_ids_at, ballot_txt_chunks
+from .ballot_list import PageIndex, ballot_ids_at, ballot_txt_pages
+from .beacon import (
+    BeaconError,
+    BeaconRound,
+    BeaconRoundNotYet,
+    ChainInfo,
+    beacon_configured,
+    beacon_source,
+    chain_info,
+    fetch_round,
+)
 from .calendar import closes_at_for, lottery_date
 from .errors import AlreadyAssigned, BallotNotFound, DrawClosed, DrawNotFound
 from .locks import draw_lock_exclusive, draw_lock_shared
@@ -50,11 +61,27 @@ def draw_type_for(*, date: dt.date, types: list[DrawType] | None = None) -> Draw
     return max(matching, key=lambda t: (t.priority, -t.pk), default=None)
 
 
-def draw_create(*, date: dt.date, draw_type: DrawType, now: dt.datetime) -> Draw | None:
-    """Create the draw for `date` with its secret seed and public commitment.
+def draw_create(
+    *, date: dt.date, draw_type: DrawType, now: dt.datetime, beacon: ChainInfo | None = None
+) -> Draw | None:
+    """Create the draw for `date` with its secret seed, public commitment and beacon plan.
 
-    Returns None if it already exists (another scheduler won the race: same effect).
+    With a beacon configured the plan is never "none": if the chain info cannot be read,
+    BeaconError propagates and the draw is created on a later tick. Returns None if the
+    draw already exists (another scheduler won the race: same effect).
     """
+    if beacon is None and beacon_configured():
+        beacon = chain_info()
+    closes_at = closes_at_for(date)
+    plan: dict[str, Any] = {}
+    if beacon is not None:
+        plan = {
+            "beacon_source": beacon_source(),
+            "beacon_chain": beacon.chain,
+            "beacon_round": fairness.beacon_planned_round(
+                genesis_time=beacon.genesis_time, period=beacon.period, closes_at=int(closes_at.timestamp())
+            ),
+        }
     seed = fairness.new_seed()
     prizes = [
         {"rank": p.rank, "name": p.name, "amount": p.amount, "count": p.count}
@@ -66,18 +93,24 @@ def draw_create(*, date: dt.date, draw_type: DrawType, now: dt.datetime) -> Draw
                 date=date,
                 draw_type=draw_type,
                 type_name=draw_type.name,
-                closes_at=closes_at_for(date),
+                closes_at=closes_at,
                 created_at=now,
                 currency=settings.LOTTERY_CURRENCY,
                 prizes=prizes,
                 seed=seed,
                 commitment=fairness.commitment(date=date.isoformat(), seed=seed),
+                **plan,
             )
             audit_log(
                 action="draw.created",
                 obj=draw,
                 at=now,
-                data={"date": date.isoformat(), "type": draw_type.name, "commitment": draw.commitment},
+                data={
+                    "date": date.isoformat(),
+                    "type": draw_type.name,
+                    "commitment": draw.commitment,
+                    **plan,
+                },
             )
     except IntegrityError:
         if Draw.objects.filter(date=date).exists():
@@ -93,6 +126,14 @@ def draws_ensure_upcoming(*, now: dt.datetime, days: int | None = None) -> list[
     dates = [today + dt.timedelta(days=offset) for offset in range(days + 1)]
     existing = set(Draw.objects.filter(date__in=dates).values_list("date", flat=True))
     types = list(DrawType.objects.filter(active=True).prefetch_related("prizes"))
+    missing = [d for d in dates if d not in existing]
+    beacon = None
+    if missing and beacon_configured():
+        try:
+            beacon = chain_info()
+        except BeaconError:
+            logger.warning("beacon chain info unavailable; draws %s will be created next tick", missing)
+            return []
     created = []
     for date in dates:
         if date in existing:
@@ -100,7 +141,7 @@ def draws_ensure_upcoming(*, now: dt.datetime, days: int | None = None) -> list[
         draw_type = draw_type_for(date=date, types=types)
         if draw_type is None:
             continue
-        draw = draw_create(date=date, draw_type=draw_type, now=now)
+        draw = draw_create(date=date, draw_type=draw_type, now=now, beacon=beacon)
         if draw is not None:
             created.append(draw)
     return created
@@ -325,7 +366,7 @@ def _notify_winners(draw: Draw, winners: list[Winner]) -> None:
         )
 
 
-def _draw_winners(draw: Draw, beacon: str) -> list[Winner]:
+def _draw_winners(draw: Draw, beacon: str, pages: PageIndex | None = None) -> list[Winner]:
     date = draw.date.isoformat()
     slots = fairness.prize_slots(draw.prizes)
     picks = fairness.pick_indices(
@@ -336,7 +377,7 @@ def _draw_winners(draw: Draw, beacon: str) -> list[Winner]:
         ballot_count=draw.ballot_count or 0,
         slots=slots,
     )
-    ids = ballot_ids_at(draw.pk, [p.index for p in picks])
+    ids = ballot_ids_at(draw.pk, [p.index for p in picks], pages)
     prize_by_rank = {p["rank"]: p for p in draw.prizes}
     return Winner.objects.bulk_create(
         [
@@ -369,19 +410,44 @@ def draw_close(*, draw_id: int, now: dt.datetime, actor: User | None = None, man
         if draw.status != Draw.Status.OPEN:
             return draw
         digest = fairness.BallotDigest()
-        for chunk in ballot_txt_chunks(draw.pk):
-            digest.update_bytes(chunk)
+        pages = PageIndex()
+        for page in ballot_txt_pages(draw.pk, pages):
+            digest.update_bytes(page)
         draw.ballot_count = digest.count
         draw.ballot_digest = digest.hexdigest()
         draw.closed_at = now
-        draw.status = Draw.Status.CLOSED
-        winners = _draw_winners(draw, beacon="")
-        draw.save(update_fields=["ballot_count", "ballot_digest", "closed_at", "status"])
+        actor_label = "" if actor else ("operator" if manual else "scheduler")
+        if draw.beacon_round is not None:
+            # Frozen: no ballot can enter; winners wait for the planned beacon round.
+            draw.status = Draw.Status.DRAWING
+            draw.save(update_fields=["ballot_count", "ballot_digest", "closed_at", "status"])
+            audit_log(
+                action="draw.frozen_manually" if manual else "draw.frozen",
+                obj=draw,
+                actor=actor,
+                actor_label=actor_label,
+                at=now,
+                data={
+                    "ballot_count": draw.ballot_count,
+                    "ballot_digest": draw.ballot_digest,
+                    "beacon_round": draw.beacon_round,
+                },
+            )
+            draw_id = draw.pk
+            transaction.on_commit(lambda: _schedule_beacon_draw(draw_id, now))
+            logger.info(
+                "draw %s frozen: %s ballots, waiting for beacon round %s",
+                draw.date,
+                draw.ballot_count,
+                draw.beacon_round,
+            )
+            return draw
+        winners = _finish_draw(draw, beacon="", pages=pages)
         audit_log(
             action="draw.closed_manually" if manual else "draw.closed",
             obj=draw,
             actor=actor,
-            actor_label="" if actor else ("operator" if manual else "scheduler"),
+            actor_label=actor_label,
             at=now,
             data={
                 "ballot_count": draw.ballot_count,
@@ -393,6 +459,88 @@ def draw_close(*, draw_id: int, now: dt.datetime, actor: User | None = None, man
         _notify_winners(draw, winners)
     logger.info("draw %s closed: %s ballots, %s winners", draw.date, draw.ballot_count, len(winners))
     return draw
+
+
+def _finish_draw(draw: Draw, *, beacon: str, pages: PageIndex | None = None) -> list[Winner]:
+    """Inside the close transaction: draw the winners and mark the draw closed (seed revealed)."""
+    winners = _draw_winners(draw, beacon=beacon, pages=pages)
+    draw.status = Draw.Status.CLOSED
+    draw.save(
+        update_fields=[
+            "ballot_count",
+            "ballot_digest",
+            "closed_at",
+            "status",
+            "beacon_randomness",
+            "beacon_signature",
+        ]
+    )
+    return winners
+
+
+def _schedule_beacon_draw(draw_id: int, frozen_at: dt.datetime) -> None:
+    from .tasks import draw_with_beacon_task
+
+    try:
+        draw_with_beacon_task.apply_async(args=[draw_id], countdown=fairness.BEACON_DELAY_SECONDS)
+    except Exception:
+        logger.warning("could not queue the beacon draw of draw %s; the sweep will do it", draw_id)
+
+
+def draw_with_beacon(
+    *, draw_id: int, now: dt.datetime, fetch: Callable[..., BeaconRound] = fetch_round
+) -> Draw:
+    """Draw a frozen draw's winners with its planned beacon round (FAIRNESS.md).
+
+    Raises BeaconRoundNotYet while the round is not published and BeaconError when the
+    beacon cannot be read or answers something invalid: the draw stays `drawing` and is
+    retried; it never falls back to drawing without the beacon. Idempotent.
+    """
+    draw = Draw.objects.get(pk=draw_id)
+    if draw.status != Draw.Status.DRAWING or draw.beacon_round is None:
+        return draw
+    beacon_round = fetch(source=draw.beacon_source, chain=draw.beacon_chain, round_number=draw.beacon_round)
+    started = time.perf_counter()
+    with transaction.atomic():
+        draw_lock_exclusive(draw_id)
+        draw = Draw.objects.select_for_update().get(pk=draw_id)
+        if draw.status != Draw.Status.DRAWING:
+            return draw
+        draw.beacon_randomness = beacon_round.randomness
+        draw.beacon_signature = beacon_round.signature
+        winners = _finish_draw(draw, beacon=beacon_round.randomness)
+        audit_log(
+            action="draw.closed",
+            obj=draw,
+            actor_label="beacon",
+            at=now,
+            data={
+                "ballot_count": draw.ballot_count,
+                "ballot_digest": draw.ballot_digest,
+                "beacon_round": draw.beacon_round,
+                "beacon_randomness": draw.beacon_randomness,
+                "winners": [{"slot": w.slot, "ballot_id": w.ballot_id} for w in winners],
+                "duration_seconds": round(time.perf_counter() - started, 6),
+            },
+        )
+        _notify_winners(draw, winners)
+    logger.info("draw %s drawn with beacon round %s: %s winners", draw.date, draw.beacon_round, len(winners))
+    return draw
+
+
+def draws_draw_pending(*, now: dt.datetime) -> list[Draw]:
+    """The sweep for frozen draws: draw each whose beacon round is published; others wait."""
+    drawn = []
+    for pk in (
+        Draw.objects.filter(status=Draw.Status.DRAWING).order_by("closes_at").values_list("pk", flat=True)
+    ):
+        try:
+            drawn.append(draw_with_beacon(draw_id=pk, now=now))
+        except BeaconRoundNotYet:
+            continue
+        except BeaconError as exc:
+            logger.warning("draw %s: beacon unavailable (%s); retrying next tick", pk, exc)
+    return drawn
 
 
 def draw_close_by_date(*, date: dt.date, now: dt.datetime, actor: User | None = None) -> Draw:

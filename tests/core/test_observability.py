@@ -80,7 +80,7 @@ def test_declined_purchase_is_counted_by_outcome(client, auth_api):
 
 
 def test_pages_get_a_strict_content_security_policy(client):
-    policy = client.get("/healthz")["Content-Security-Policy"]
+    policy = client.get("/api/v1/stats")["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in policy
 
@@ -109,3 +109,9 @@ def test_production_settings_pass_check_deploy():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_probes_answer_whatever_the_host_header(client):
+    for path in ["/healthz", "/readyz", "/metrics"]:
+        assert client.get(path, HTTP_HOST="10.1.2.3:8000").status_code == 200
+    assert client.get("/api/v1/stats", HTTP_HOST="10.1.2.3:8000").status_code == 400  # others still checked

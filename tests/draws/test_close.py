@@ -8,7 +8,7 @@ from lottery import fairness
 from lottery.core.models import AuditEntry, OutboxEmail
 from lottery.core.timefmt import iso_utc
 from lottery.draws import services
-from lottery.draws.ballot_list import ballot_ids_at, ballot_txt_chunks
+from lottery.draws.ballot_list import ballot_ids_at, ballot_txt_pages
 from lottery.draws.errors import DrawClosed, DrawNotFound
 from lottery.draws.models import Ballot, Draw, Winner
 from lottery.draws.services import draw_close, draw_close_by_date, draws_close_due
@@ -38,7 +38,7 @@ def ids_in(draw):
 
 
 def ballots_txt_of(draw):
-    return b"".join(ballot_txt_chunks(draw.pk))
+    return b"".join(ballot_txt_pages(draw.pk))
 
 
 def proof_of(draw):
@@ -427,3 +427,25 @@ def test_a_failing_close_does_not_hold_up_later_draws(monkeypatch, now):
     assert [d.pk for d in closed] == [second.pk]
     assert Draw.objects.get(pk=first.pk).status == "open"
     assert Draw.objects.get(pk=second.pk).status == "closed"
+
+
+@pytest.mark.parametrize("page_size", [1, 3, 7, 40, 1000])
+def test_close_reads_the_list_in_pages_without_changing_a_byte(monkeypatch, page_size, now):
+    from lottery import fairness
+    from lottery.draws import ballot_list
+    from lottery.draws.models import Ballot
+    from tests.factories import DrawTypeFactory, UserFactory, make_ballots, make_draw
+
+    monkeypatch.setattr(ballot_list, "PAGE_SIZE", page_size)
+    draw = make_draw(now.date(), draw_type=DrawTypeFactory(), now=now)
+    make_ballots(UserFactory(), 40, draw=draw)
+    make_ballots(UserFactory(), 5)  # not in the draw
+    ids = sorted(Ballot.objects.filter(draw=draw).values_list("id", flat=True))
+    closed = draw_close(draw_id=draw.pk, now=now)
+    assert b"".join(ballot_list.ballot_txt_pages(draw.pk)) == fairness.ballots_txt(ids)
+    assert closed.ballot_digest == hashlib.sha256(fairness.ballots_txt(ids)).hexdigest()
+    expected = fairness.draw_winners(
+        seed=bytes(closed.seed), date=draw.date.isoformat(), ballot_ids=ids, beacon="", prizes=closed.prizes
+    )
+    stored = list(closed.winners.order_by("slot").values_list("ballot_id", "index", "counter"))
+    assert stored == [(w.ballot_id, w.index, w.counter) for w in expected]

@@ -16,7 +16,7 @@ from django.utils import timezone
 from lottery import fairness
 from lottery.core.models import AuditEntry, OutboxEmail
 from lottery.draws import services
-from lottery.draws.ballot_list import ballot_txt_chunks
+from lottery.draws.ballot_list import ballot_txt_pages
 from lottery.draws.calendar import lottery_date
 from lottery.draws.errors import DrawBusy, DrawClosed
 from lottery.draws.locks import draw_lock_exclusive
@@ -87,7 +87,7 @@ def threads():
 
 
 def frozen_ids(draw):
-    data = b"".join(ballot_txt_chunks(draw.pk))
+    data = b"".join(ballot_txt_pages(draw.pk))
     return fairness.parse_ballots_txt(data), data
 
 

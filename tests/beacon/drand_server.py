@@ -1,0 +1,93 @@
+"""A drand-compatible HTTP beacon on loopback for tests: fixed chain info, real BLS
+signatures (py_ecc, scheme pedersen-bls-unchained), rounds published when the test says."""
+
+import functools
+import hashlib
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from py_ecc.bls import G2Basic
+
+CHAIN = "8990e7a9aaed2ffed73dbd7092123d6f289930540d7651336225dc172e51b2ce"
+SECRET_KEY = G2Basic.KeyGen(b"lottery-test-beacon-key-material!")
+PUBLIC_KEY = G2Basic.SkToPk(SECRET_KEY).hex()
+GENESIS = 1_700_000_000
+PERIOD = 30
+
+
+@functools.lru_cache(maxsize=64)
+def signed_round(round_number: int) -> dict:
+    message = hashlib.sha256(round_number.to_bytes(8, "big")).digest()
+    signature = G2Basic.Sign(SECRET_KEY, message)
+    return {
+        "round": round_number,
+        "signature": signature.hex(),
+        "randomness": hashlib.sha256(signature).hexdigest(),
+    }
+
+
+class DrandServer:
+    """Publishes every round <= `latest`. `down` answers 503; `tamper` breaks randomness."""
+
+    def __init__(self) -> None:
+        self.latest = 0
+        self.down = False
+        self.tamper = False
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append(self.path)
+                status, body = server.answer(self.path)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def answer(self, path: str) -> tuple[int, dict]:
+        if self.down:
+            return 503, {"error": "down"}
+        parts = path.strip("/").split("/")
+        if parts[0] != CHAIN:
+            return 404, {"error": "unknown chain"}
+        if parts[1:] == ["info"]:
+            return 200, {
+                "public_key": PUBLIC_KEY,
+                "period": PERIOD,
+                "genesis_time": GENESIS,
+                "hash": CHAIN,
+                "groupHash": "00" * 32,
+                "schemeID": "pedersen-bls-unchained",
+                "metadata": {"beaconID": "lottery-test"},
+            }
+        if len(parts) == 3 and parts[1] == "public" and parts[2].isdigit():
+            round_number = int(parts[2])
+            if round_number > self.latest:
+                return 404, {"error": "round not yet available"}
+            body = dict(signed_round(round_number))
+            if self.tamper:
+                body["randomness"] = hashlib.sha256(b"forged").hexdigest()
+            return 200, body
+        return 404, {"error": "not found"}
+
+    def publish_until(self, round_number: int) -> None:
+        self.latest = round_number
+
+    def start(self) -> "DrandServer":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
