@@ -6,7 +6,6 @@ stuck close turns into a clean "busy" instead of a pile-up. SQLite: every write
 transaction is IMMEDIATE, so the database write lock already serializes them.
 """
 
-from django.conf import settings
 from django.db import OperationalError, connection
 
 from .errors import DrawBusy
@@ -20,9 +19,7 @@ def _advisory(draw_id: int, function: str) -> None:
         return
     try:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT set_config('lock_timeout', %s, true)", [f"{settings.LOTTERY_LOCK_TIMEOUT_MS}ms"]
-            )
+            # lock_timeout is set per connection (settings: DATABASES OPTIONS).
             cursor.execute(f"SELECT {function}(%s, %s)", [_LOCK_NAMESPACE, draw_id])
     except OperationalError as exc:
         raise DrawBusy() from exc

@@ -301,14 +301,16 @@ def _ballot_purchase(
                     for _ in range(quantity)
                 ]
             )
-            order.response = {
+            receipt = {
                 "order_id": order.pk,
                 "quantity": quantity,
                 "amount": amount,
                 "currency": order.currency,
                 "ballots": [ballot_as_dict(b, draw) for b in ballots],
             }
-            order.save(update_fields=["response"])
+            if idempotency_key is not None:  # kept only where a retry may ask for it again
+                order.response = receipt
+                order.save(update_fields=["response"])
     except IntegrityError:
         gateway.void(authorization)
         # The same key won a race with us: answer as the first request did.
@@ -320,7 +322,7 @@ def _ballot_purchase(
         gateway.void(authorization)
         raise
     gateway.capture(authorization)
-    return Purchase(order=order, receipt=order.response, replayed=False)
+    return Purchase(order=order, receipt=receipt, replayed=False)
 
 
 def ballot_assign(*, user: User, ballot_id: int, draw_date: dt.date, now: dt.datetime) -> Ballot:

@@ -258,10 +258,8 @@ def test_concurrent_retries_with_one_idempotency_key_buy_once(open_draw, card, t
 
 
 def test_failed_close_leaves_the_draw_open_for_purchases_and_a_later_close(
-    open_draw, card, threads, monkeypatch, settings
+    open_draw, card, threads, monkeypatch
 ):
-    # A lock left behind by the failed close would turn purchases into DrawBusy quickly.
-    settings.LOTTERY_LOCK_TIMEOUT_MS = 500
     make_ballots(UserFactory(), 10, draw=open_draw)
 
     def broken(draw, winners):
@@ -294,8 +292,9 @@ def test_failed_close_leaves_the_draw_open_for_purchases_and_a_later_close(
     assert AuditEntry.objects.filter(action="draw.closed").count() == 1
 
 
-def test_purchase_waiting_too_long_for_a_close_is_busy_and_charges_nothing(open_draw, card, user, settings):
-    settings.LOTTERY_LOCK_TIMEOUT_MS = 100
+def test_purchase_waiting_too_long_for_a_close_is_busy_and_charges_nothing(open_draw, card, user):
+    with connection.cursor() as cursor:  # this test's connection waits 100 ms, not the default 5 s
+        cursor.execute("SET lock_timeout = '100ms'")
     holding = threading.Event()
     release = threading.Event()
 

@@ -74,6 +74,11 @@ def test_purchase_receipt_lists_the_new_ballots(buy, user, now):
             for pk in ids
         ],
     }
+    assert Order.objects.get().response == {}  # stored only for purchases with an Idempotency-Key
+
+
+def test_keyed_purchase_stores_its_receipt_for_replay(buy, user):
+    purchase = buy(user, 2, idempotency_key="k-store", fingerprint="fp")
     assert Order.objects.get().response == purchase.receipt
 
 
