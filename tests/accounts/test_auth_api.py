@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from knox.models import AuthToken
 
 from lottery.accounts.models import User
@@ -350,3 +351,21 @@ def test_resend_is_rate_limited_per_ip(api):
         api.post("/api/v1/auth/resend-verification", {"email": f"x{i}@example.com"}, format="json")
     response = api.post("/api/v1/auth/resend-verification", {"email": "y@example.com"}, format="json")
     assert_problem(response, 429, "rate_limited")
+
+
+def test_expired_token_is_refused_and_purged(api, user):
+    from lottery.accounts.services import auth_token_create, auth_tokens_purge_expired
+
+    token = auth_token_create(user=user)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.get("/api/v1/me").status_code == 200
+    AuthToken.objects.filter(user=user).update(expiry=timezone.now() - timedelta(seconds=1))
+    assert_problem(api.get("/api/v1/me"), 401, "not_authenticated")
+    assert auth_tokens_purge_expired(now=timezone.now()) == 1
+    assert not AuthToken.objects.exists()
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Bearer \u00e9\u00e9", "Bearer " + "z" * 64])
+def test_malformed_bearer_headers_are_401(api, header):
+    api.credentials(HTTP_AUTHORIZATION=header)
+    assert_problem(api.get("/api/v1/me"), 401, "not_authenticated")
