@@ -11,6 +11,7 @@ help:
 	@echo "make test   - install, lint, run the suite on SQLite (and PostgreSQL + Redis when DATABASE_URL/REDIS_URL are set)"
 	@echo "make lint   - ruff, ruff format --check, mypy"
 	@echo "make lock   - refresh requirements/constraints.txt from the current .venv"
+	@echo "make bench  - the performance benchmark against the production processes (ARGS=--quick for a short run)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +38,18 @@ format: install
 test: install lint
 	@scripts/test.sh
 
+# The P5 benchmark (bench/README.md), on PostgreSQL (BENCH_DATABASE_URL) and Redis db 12 (flushed).
+# wrk and pgbench come from Debian when missing. ARGS=--quick: short runs; ARGS=--huge: 10M ballots too.
+.PHONY: bench
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y wrk; }
+	@ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || command -v pgbench >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y postgresql-contrib; }
+	PYTHONPATH=. $(BIN)/python bench/run.py $(ARGS)
+
 lock: install
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e ' > requirements/constraints.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage coverage.json
+

@@ -26,3 +26,13 @@ def _fresh_database_connections(**kwargs: object) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@signals.setup_logging.connect
+def _use_django_logging(**kwargs: object) -> None:
+    # Keep Celery from replacing our handlers: worker and beat log JSON lines with request ids too.
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)

@@ -9,6 +9,8 @@ import tempfile
 
 # Metrics from every worker process are aggregated through this directory.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="lottery-metrics-"))
+# After the variable is set: prometheus_client picks its value store at import time.
+from prometheus_client import multiprocess as prometheus_multiprocess
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")  # a container listens on all interfaces
 # Requests are short and mostly wait on PostgreSQL: a few threads per process keep the
@@ -41,6 +43,7 @@ logconfig_dict = {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "static_fields": {"request_id": "-"},
         },
         "raw": {"format": "%(message)s"},  # access lines are JSON already (access_log_format)
     },
@@ -57,6 +60,5 @@ logconfig_dict = {
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid)
+    # Imported at the top: importing inside a signal handler during shutdown re-enters.
+    prometheus_multiprocess.mark_process_dead(worker.pid)

@@ -125,9 +125,7 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # No statement waits on a lock for long: a busy draw answers 503 "busy" instead of
     # piling up requests (DESIGN.md: short locks with a timeout).
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c lock_timeout={LOTTERY_LOCK_TIMEOUT_MS}"
-    )
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c lock_timeout={LOTTERY_LOCK_TIMEOUT_MS}"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache, broker, tasks -------------------------------------------------------------
@@ -268,6 +266,8 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
+        # Celery's process pool logs through its own non-propagating logger.
+        "multiprocessing": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 

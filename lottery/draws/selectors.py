@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Count, Prefetch, QuerySet, Sum
 
 from lottery import fairness
 from lottery.accounts.models import User
@@ -41,11 +42,7 @@ def _winners_prefetch() -> "Prefetch[Any]":
 
 def draw_get(*, date: dt.date) -> Draw:
     draw = (
-        Draw.objects.only(*DRAW_PUBLIC_FIELDS)
-        .annotate(live_count=Count("ballots", filter=Q(status=Draw.Status.OPEN)))
-        .prefetch_related(_winners_prefetch())
-        .filter(date=date)
-        .first()
+        Draw.objects.only(*DRAW_PUBLIC_FIELDS).prefetch_related(_winners_prefetch()).filter(date=date).first()
     )
     if draw is None:
         raise DrawNotFound()
@@ -55,18 +52,29 @@ def draw_get(*, date: dt.date) -> Draw:
 def draws_list(*, status: str | None) -> QuerySet[Draw]:
     draws = Draw.objects.only(*DRAW_PUBLIC_FIELDS).prefetch_related(_winners_prefetch())
     if status == Draw.Status.OPEN:
-        return draws.filter(status=status).annotate(live_count=Count("ballots")).order_by("closes_at")
+        return draws.filter(status=status).order_by("closes_at")
     if status:
         draws = draws.filter(status=status)
-    return draws.annotate(live_count=Count("ballots", filter=Q(status=Draw.Status.OPEN))).order_by("-date")
+    return draws.order_by("-date")
+
+
+OPEN_COUNT_TTL_SECONDS = 5
 
 
 def draw_ballot_count(draw: Draw) -> int:
-    """Frozen count once closed; the live count (annotated by the selectors) while open."""
+    """Frozen count once closed; while open, a live count at most a few seconds old.
+
+    Counting an open draw's ballots is an index scan over all of them, so busy pages
+    (home, draw lists) share one count per draw for a few seconds.
+    """
     if draw.ballot_count is not None:
         return draw.ballot_count
-    live = getattr(draw, "live_count", None)
-    return live if live is not None else draw.ballots.count()
+    key = f"draw-open-count:{draw.pk}"
+    count = cache.get(key)
+    if count is None:
+        count = Ballot.objects.filter(draw_id=draw.pk).count()
+        cache.set(key, count, OPEN_COUNT_TTL_SECONDS)
+    return int(count)
 
 
 def draw_prizes(draw: Draw) -> list[dict[str, Any]]:
