@@ -53,3 +53,14 @@ lock: install
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage coverage.json
 
+.PHONY: screenshots
+screenshots: install  ## capture the main pages (desktop 1280 px, phone 360 px) into docs/screenshots/
+	PYTHONPATH=. $(BIN)/python scripts/screenshots.py --out docs/screenshots
+
+# Long schemathesis run (P6): every API operation, anonymous and signed in, plus stateful
+# links; `make test` runs the same tests bounded to 25 examples per operation.
+FUZZ_EXAMPLES ?= 500
+.PHONY: fuzz
+fuzz: install  ## long schemathesis run against the OpenAPI schema (FUZZ_EXAMPLES per operation)
+	SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) PYTHONPATH=. $(BIN)/pytest -p no:cacheprovider -q \
+		tests/hostile/test_schemathesis.py $(ARGS)

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "lottery.accounts",
     "lottery.draws",
     "lottery.payments",
+    "lottery.web",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +106,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "lottery.web.context_processors.site",
             ],
         },
     },
@@ -170,6 +172,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/signin"
+CSRF_FAILURE_VIEW = "lottery.core.handlers.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",

@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from lottery.core import problems
-from lottery.core.handlers import page_not_found, server_error
+from lottery.core.handlers import page_not_found, permission_denied, server_error
 
 api_v1 = [
     path("", include("lottery.accounts.urls")),
@@ -18,7 +18,9 @@ urlpatterns = [
     path("api/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     re_path(r"^api/", problems.api_not_found),
     path("", include("lottery.core.urls")),
+    path("", include("lottery.web.urls")),
 ]
 
+handler403 = permission_denied
 handler404 = page_not_found
 handler500 = server_error

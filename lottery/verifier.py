@@ -238,13 +238,6 @@ def check_beacon_signature(
     )
 
 
-def _planned_round(proof: Mapping[str, Any]) -> int | None:
-    plan = proof.get("plan")
-    if isinstance(plan, Mapping) and _is_int(plan.get("round")):
-        return int(plan["round"])
-    return None
-
-
 def _winner_key(winner: object) -> tuple[object, ...]:
     if not isinstance(winner, Mapping):
         return (repr(winner),)
@@ -316,7 +309,7 @@ def verify_proof(
     checks.append(canonical)
     checks.append(_check_ballot_count(proof, ballots))
     checks.append(_check_ballot_digest(proof, ballots))
-    checks.append(check_beacon(proof.get("beacon"), planned_round=_planned_round(proof)))
+    checks.append(check_beacon(proof.get("beacon")))
     if chain_info is not None and isinstance(proof.get("beacon"), Mapping):
         checks.append(check_beacon_round(proof, chain_info))
     blocked = _blocked(checks, "winners", *_WINNERS_NEED)

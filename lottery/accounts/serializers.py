@@ -2,6 +2,8 @@ from rest_framework import serializers
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
+from lottery.core.api import UTCDateTimeField
+
 from .models import User
 
 
@@ -19,6 +21,7 @@ def validate_iban(value: str) -> str:
 class UserSerializer(serializers.ModelSerializer[User]):
     email_verified = serializers.BooleanField(read_only=True)
     banned = serializers.BooleanField(read_only=True)
+    date_joined = UTCDateTimeField(read_only=True)  # API.md: datetimes in UTC, not the lottery's zone
 
     class Meta:
         model = User

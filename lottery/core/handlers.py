@@ -1,20 +1,50 @@
 """Django-level error handlers: problem+json under /api/, friendly pages elsewhere."""
 
+import logging
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.views import defaults
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.shortcuts import render
+from django.template import loader
 
-from .problems import api_not_found, is_api_request, server_error_problem
+from .problems import api_not_found, is_api_request, problem_response, server_error_problem
+
+logger = logging.getLogger(__name__)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None, **kwargs: Any) -> HttpResponse:
     if is_api_request(request):
         return api_not_found(request)
-    return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
+    return render(request, "web/errors/404.html", status=404)
+
+
+def permission_denied(
+    request: HttpRequest, exception: Exception | None = None, **kwargs: Any
+) -> HttpResponse:
+    if is_api_request(request):
+        return problem_response(
+            status=403, code="forbidden", title="Forbidden", detail="You are not allowed to do this."
+        )
+    return render(request, "web/errors/403.html", status=403)
 
 
 def server_error(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     if is_api_request(request):
         return server_error_problem()
-    return defaults.server_error(request)
+    # Whatever failed may be the database or a context processor: render with a bare
+    # context (no request, so no context processors, no session, no user lookup).
+    try:
+        body = loader.get_template("web/errors/500.html").render({})
+    except Exception:  # the page itself must never be the second failure
+        logger.exception("rendering the 500 page failed")
+        body = "<!doctype html><title>Server error</title><h1>Something went wrong on our side.</h1>"
+    return HttpResponseServerError(body)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpResponse:
+    """A form posted without a valid CSRF token (an expired page, cookies blocked)."""
+    if is_api_request(request):
+        return problem_response(
+            status=403, code="forbidden", title="Forbidden", detail=f"CSRF check failed: {reason}"
+        )
+    return render(request, "web/errors/403.html", {"csrf_failed": True}, status=403)

@@ -58,6 +58,12 @@ def draws_list(*, status: str | None) -> QuerySet[Draw]:
     return draws.order_by("-date")
 
 
+def draws_accepting(*, now: dt.datetime) -> QuerySet[Draw]:
+    """Draws that take ballots right now (open, and before their closes_at), soonest first."""
+    draws = Draw.objects.only(*DRAW_PUBLIC_FIELDS).filter(status=Draw.Status.OPEN, closes_at__gt=now)
+    return draws.order_by("closes_at")
+
+
 OPEN_COUNT_TTL_SECONDS = 5
 
 
