@@ -45,12 +45,17 @@ class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-def problem_responses(*statuses: int) -> dict[int, Any]:
-    """OpenAPI response entries for the listed error statuses, all problem+json."""
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problem_responses(*statuses: int) -> dict[Any, Any]:
+    """OpenAPI response entries for the listed error statuses, served as problem+json."""
     from drf_spectacular.utils import OpenApiResponse
 
     return {
-        status: OpenApiResponse(response=ProblemSerializer, description="Problem details (RFC 9457)")
+        (status, PROBLEM_MEDIA_TYPE): OpenApiResponse(
+            response=ProblemSerializer, description="Problem details (RFC 9457)"
+        )
         for status in statuses
     }
 

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.conf import settings
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from drf_spectacular.types import OpenApiTypes
@@ -32,6 +32,21 @@ from .serializers import (
 )
 
 DATE_PARAM = OpenApiParameter("date", OpenApiTypes.DATE, OpenApiParameter.PATH, description="YYYY-MM-DD")
+PAGE_PARAMS = [
+    OpenApiParameter(
+        "page", OpenApiTypes.INT, OpenApiParameter.QUERY, description="1-based; past the end: 404"
+    ),
+    OpenApiParameter(
+        "page_size", OpenApiTypes.INT, OpenApiParameter.QUERY, description="20 by default, 100 at most"
+    ),
+]
+OPERATOR_TOKEN_PARAM = OpenApiParameter(
+    "X-Operator-Token",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="LOTTERY_OPERATOR_TOKEN: an operator closes a draw without a staff session (403 if wrong)",
+)
 
 
 def draw_as_dict(draw: Draw) -> dict[str, Any]:
@@ -73,7 +88,7 @@ class DrawListApi(APIView):
     @extend_schema(
         tags=["draws"],
         operation_id="draws_list",
-        parameters=[FilterSerializer],
+        parameters=[FilterSerializer, *PAGE_PARAMS],
         responses={200: paginated(DrawSerializer), **problem_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
@@ -83,6 +98,15 @@ class DrawListApi(APIView):
         return _paginated(request, self, draws, draw_as_dict, DrawSerializer)
 
 
+def _draw_read(date: str, part: str, build: Any) -> HttpResponse:
+    """A public read of one draw. A closed draw never changes, so its rendered JSON is
+    cached (server side, and by clients and proxies for a day)."""
+    body, closed = selectors.draw_rendered(date=parse_date_param(date), part=part, build=build)
+    response = HttpResponse(body, content_type="application/json")
+    response["Cache-Control"] = "public, max-age=86400" if closed else "no-cache"
+    return response
+
+
 class DrawDetailApi(APIView):
     @extend_schema(
         tags=["draws"],
@@ -90,9 +114,8 @@ class DrawDetailApi(APIView):
         parameters=[DATE_PARAM],
         responses={200: DrawSerializer, **problem_responses(400, 404)},
     )
-    def get(self, request: Request, date: str) -> Response:
-        draw = selectors.draw_get(date=parse_date_param(date))
-        return Response(DrawSerializer(draw_as_dict(draw)).data)
+    def get(self, request: Request, date: str) -> HttpResponse:
+        return _draw_read(date, "detail", lambda draw: DrawSerializer(draw_as_dict(draw)).data)
 
 
 class DrawWinnersApi(APIView):
@@ -102,10 +125,14 @@ class DrawWinnersApi(APIView):
         parameters=[DATE_PARAM],
         responses={200: DrawWinnersSerializer, **problem_responses(400, 404)},
     )
-    def get(self, request: Request, date: str) -> Response:
-        draw = selectors.draw_get(date=parse_date_param(date))
-        body = {"date": draw.date, "status": draw.status, "winners": selectors.draw_winners(draw)}
-        return Response(DrawWinnersSerializer(body).data)
+    def get(self, request: Request, date: str) -> HttpResponse:
+        return _draw_read(
+            date,
+            "winners",
+            lambda draw: DrawWinnersSerializer(
+                {"date": draw.date, "status": draw.status, "winners": selectors.draw_winners(draw)}
+            ).data,
+        )
 
 
 class DrawProofApi(APIView):
@@ -115,9 +142,8 @@ class DrawProofApi(APIView):
         parameters=[DATE_PARAM],
         responses={200: ProofSerializer, **problem_responses(400, 404)},
     )
-    def get(self, request: Request, date: str) -> Response:
-        draw = selectors.draw_get(date=parse_date_param(date))
-        return Response(selectors.draw_proof(draw))
+    def get(self, request: Request, date: str) -> HttpResponse:
+        return _draw_read(date, "proof", selectors.draw_proof)
 
 
 class DrawBallotsTxtApi(APIView):
@@ -144,7 +170,7 @@ class DrawCloseApi(APIView):
     @extend_schema(
         tags=["staff"],
         operation_id="draws_close",
-        parameters=[DATE_PARAM],
+        parameters=[DATE_PARAM, OPERATOR_TOKEN_PARAM],
         request=None,
         responses={200: DrawSerializer, **problem_responses(400, 401, 403, 404, 503)},
     )
@@ -187,7 +213,15 @@ class BallotPurchaseApi(APIView):
         tags=["ballots"],
         operation_id="ballots_purchase",
         request=InputSerializer,
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                {"type": "string", "minLength": 1, "maxLength": 255},
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Same key and body: the original answer, nothing charged again",
+            )
+        ],
         responses={201: ReceiptSerializer, **problem_responses(400, 401, 402, 403, 404, 409, 422, 503)},
     )
     def post(self, request: Request) -> Response:
@@ -225,7 +259,7 @@ class BallotListApi(APIView):
     @extend_schema(
         tags=["ballots"],
         operation_id="ballots_list",
-        parameters=[FilterSerializer],
+        parameters=[FilterSerializer, *PAGE_PARAMS],
         responses={200: paginated(BallotSerializer), **problem_responses(400, 401, 404)},
     )
     def get(self, request: Request) -> Response:

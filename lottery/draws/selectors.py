@@ -1,12 +1,14 @@
 """Reads for the API and pages. Closed draws never change, so their reads are cacheable."""
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Prefetch, QuerySet, Sum
+from rest_framework.renderers import JSONRenderer
 
 from lottery import fairness
 from lottery.accounts.models import User
@@ -49,6 +51,21 @@ def draw_get(*, date: dt.date) -> Draw:
     return draw
 
 
+def draw_rendered(*, date: dt.date, part: str, build: Callable[[Draw], Any]) -> tuple[bytes, bool]:
+    """(JSON bytes of `build(draw)`, whether the draw is closed). Closed draws never change,
+    so their bytes are cached until evicted: a million-ballot draw costs one cache read."""
+    key = f"draw-json:{part}:{date.isoformat()}"
+    body = cache.get(key)
+    if body is not None:
+        return body, True
+    draw = draw_get(date=date)
+    body = JSONRenderer().render(build(draw))
+    closed = draw.status == Draw.Status.CLOSED
+    if closed:
+        cache.set(key, body, None)
+    return body, closed
+
+
 def draws_list(*, status: str | None) -> QuerySet[Draw]:
     draws = Draw.objects.only(*DRAW_PUBLIC_FIELDS).prefetch_related(_winners_prefetch())
     if status == Draw.Status.OPEN:
@@ -64,23 +81,11 @@ def draws_accepting(*, now: dt.datetime) -> QuerySet[Draw]:
     return draws.order_by("closes_at")
 
 
-OPEN_COUNT_TTL_SECONDS = 5
-
-
 def draw_ballot_count(draw: Draw) -> int:
-    """Frozen count once closed; while open, a live count at most a few seconds old.
-
-    Counting an open draw's ballots is an index scan over all of them, so busy pages
-    (home, draw lists) share one count per draw for a few seconds.
-    """
+    """The frozen count once closed; while open, a live count (an index-only scan)."""
     if draw.ballot_count is not None:
         return draw.ballot_count
-    key = f"draw-open-count:{draw.pk}"
-    count = cache.get(key)
-    if count is None:
-        count = Ballot.objects.filter(draw_id=draw.pk).count()
-        cache.set(key, count, OPEN_COUNT_TTL_SECONDS)
-    return int(count)
+    return Ballot.objects.filter(draw_id=draw.pk).count()
 
 
 def draw_prizes(draw: Draw) -> list[dict[str, Any]]:

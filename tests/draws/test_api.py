@@ -316,3 +316,19 @@ def test_list_endpoints_do_not_grow_queries_with_rows(
         auth_api.get("/api/v1/ballots?page_size=100")
     with django_assert_max_num_queries(6):
         api.get("/api/v1/draws?status=closed")
+
+
+def test_closed_draw_reads_are_cached_and_cacheable(api, user, draw, django_assert_num_queries):
+    make_ballots(user, 5, draw=draw)
+    open_detail = api.get(f"/api/v1/draws/{draw.date}")
+    assert open_detail["Cache-Control"] == "no-cache"
+    close(api, draw.date, **OPERATOR)
+    urls = [f"/api/v1/draws/{draw.date}{suffix}" for suffix in ("", "/winners", "/proof")]
+    first = [api.get(url) for url in urls]
+    with django_assert_num_queries(0):
+        again = [api.get(url) for url in urls]
+    for a, b in zip(first, again, strict=True):
+        assert a.status_code == b.status_code == 200
+        assert a.content == b.content
+        assert b["Cache-Control"] == "public, max-age=86400"
+    assert again[0].json()["status"] == "closed" and again[2].json()["seed"]
