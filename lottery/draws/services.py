@@ -6,12 +6,13 @@ exclusively. So a ballot accepted before the close is in the draw and none enter
 """
 
 import datetime as dt
+import functools
 import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -47,6 +48,7 @@ from .locks import draw_lock_exclusive, draw_lock_shared
 from .models import Ballot, Draw, DrawType, Winner
 
 logger = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 
 # --- creating draws ----------------------------------------------------------------------
@@ -210,6 +212,25 @@ def _replay(user: User, key: str | None, fingerprint: str) -> Purchase | None:
     return Purchase(order=order, receipt=order.response, replayed=True)
 
 
+def _counting_outcomes(purchase: Callable[P, Purchase]) -> Callable[P, Purchase]:
+    """Count each purchase's outcome (paid, replayed, or the refusal's code) for the metrics."""
+
+    @functools.wraps(purchase)
+    def counted(*args: P.args, **kwargs: P.kwargs) -> Purchase:
+        try:
+            result = purchase(*args, **kwargs)
+        except DomainError as exc:
+            ORDERS.labels(outcome=exc.code).inc()
+            raise
+        ORDERS.labels(outcome="replayed" if result.replayed else "paid").inc()
+        if not result.replayed:
+            BALLOTS_SOLD.inc(result.order.quantity)
+        return result
+
+    return counted
+
+
+@_counting_outcomes
 def ballot_purchase(
     *,
     user: User,
@@ -223,40 +244,7 @@ def ballot_purchase(
 ) -> Purchase:
     """Charge for `quantity` ballots and create them (in `draw_date`'s draw if given).
 
-    Counts each outcome for the metrics; the rules are in _ballot_purchase.
-    """
-    try:
-        purchase = _ballot_purchase(
-            user=user,
-            quantity=quantity,
-            card=card,
-            now=now,
-            draw_date=draw_date,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
-            gateway=gateway,
-        )
-    except DomainError as exc:
-        ORDERS.labels(outcome=exc.code).inc()
-        raise
-    ORDERS.labels(outcome="replayed" if purchase.replayed else "paid").inc()
-    if not purchase.replayed:
-        BALLOTS_SOLD.inc(purchase.order.quantity)
-    return purchase
-
-
-def _ballot_purchase(
-    *,
-    user: User,
-    quantity: int,
-    card: Card,
-    now: dt.datetime,
-    draw_date: dt.date | None = None,
-    idempotency_key: str | None = None,
-    fingerprint: str = "",
-    gateway: PaymentGateway | None = None,
-) -> Purchase:
-    """The order, its ballots and the captured charge exist together or not at all: the card
+    The order, its ballots and the captured charge exist together or not at all: the card
     is authorized first, the rows are written in one transaction, and the authorization is
     captured after commit or voided on failure.
     """
