@@ -149,6 +149,50 @@ def smoke_prerequisites(environ: Mapping[str, str] | None = None) -> tuple[str, 
     return database_url, redis_url
 
 
+def create_template_database(database_url: str, timeout: float = 300) -> str:
+    """A fresh database on DATABASE_URL's server, migrated and with the draw types seeded, for
+    ProductionStack(template_database=...) to clone. Its name; drop it with drop_database()."""
+    name = f"lottery_template_{os.getpid()}_{secrets.token_hex(3)}"
+    with _maintenance_connection(database_url) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(_INHERITED_PREFIXES) and k not in _INHERITED_NAMES
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+            "DATABASE_URL": _with_path(database_url, f"/{name}"),
+        }
+    )
+    try:
+        for args in (["manage", "migrate", "--noinput"], ["seed-draw-types"]):
+            result = subprocess.run(
+                [*lottery_command(), *args],
+                env=env,
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+            if result.returncode != 0:
+                output = f"{result.stdout}\n{result.stderr}"
+                raise HarnessError(f"`lottery {' '.join(args)}` exited {result.returncode}:\n{output}")
+    except BaseException:
+        drop_database(database_url, name)
+        raise
+    return name
+
+
+def drop_database(database_url: str, name: str) -> None:
+    with _maintenance_connection(database_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _maintenance_connection(database_url: str) -> Any:
     import psycopg
 
@@ -199,6 +243,11 @@ class SmtpSink:
         self._messages: list[ReceivedMail] = []
         self._changed = threading.Condition()
         self._controller: Any = None
+        # A slow mail server (fault tests): each DATA waits this long before its 250 reply.
+        # With record_before_delay the message is kept before the wait, as a server that has
+        # durably accepted it but whose reply the client may never read (the crash window).
+        self.data_delay = 0.0
+        self.record_before_delay = False
 
     # aiosmtpd calls this in its own thread for every message
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -208,10 +257,20 @@ class SmtpSink:
         received = ReceivedMail(
             mail_from=envelope.mail_from, rcpt_tos=tuple(envelope.rcpt_tos), message=message, raw=raw
         )
+        if self.record_before_delay:
+            self._keep(received)
+        if self.data_delay > 0:
+            import asyncio
+
+            await asyncio.sleep(self.data_delay)
+        if not self.record_before_delay:
+            self._keep(received)
+        return "250 Message accepted for delivery"
+
+    def _keep(self, received: ReceivedMail) -> None:
         with self._changed:
             self._messages.append(received)
             self._changed.notify_all()
-        return "250 Message accepted for delivery"
 
     @property
     def url(self) -> str:
@@ -352,6 +411,7 @@ class ManagedProcess:
     log_dir: Path
     popen: subprocess.Popen[bytes] | None = None
     killed: bool = False
+    ended_on_purpose: bool = False  # a fault test killed or stopped it (see ProductionStack.kill)
 
     @property
     def stdout_path(self) -> Path:
@@ -405,6 +465,18 @@ class ManagedProcess:
             self.signal_group(signal.SIGKILL)
             self.wait_stopped(10)
 
+    def kill(self, signum: int = signal.SIGKILL, timeout: float = 10) -> None:
+        """Send `signum` to the whole group at once (a crash, not a shutdown) and wait until it is gone."""
+        self.ended_on_purpose = True
+        self.signal_group(signum)
+        if not self.wait_stopped(timeout):
+            left = self.leftovers()
+            raise HarnessError(f"{self.name} still runs {timeout:.0f} s after signal {signum}: {left}")
+
+    def children(self) -> list[int]:
+        """The pids of the leader's live child processes (e.g. gunicorn's workers)."""
+        return [] if self.popen is None else child_pids(self.popen.pid)
+
     def leftovers(self) -> list[str]:
         """Live (non-zombie) processes still in this process group."""
         if self.popen is None:
@@ -416,6 +488,63 @@ class ManagedProcess:
             stream, [self.stdout_path, self.stderr_path]
         )
         return "".join(path.read_text(errors="replace") for path in paths if path.exists())
+
+
+def _proc_stat(pid: int | str) -> tuple[str, int, int] | None:
+    """(state, ppid, pgrp) of a process from /proc, or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses
+    state, ppid, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
+    return state, int(ppid), int(pgrp)
+
+
+def child_pids(parent: int) -> list[int]:
+    """Live (non-zombie) children of `parent` (Linux /proc)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _proc_stat(entry.name)
+            if stat is not None and stat[1] == parent and stat[0] not in {"Z", "X"}:
+                children.append(int(entry.name))
+    return sorted(children)
+
+
+def rss_bytes(pid: int) -> int | None:
+    """Resident set size of a process (VmRSS), or None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def pid_with_tcp_port(local_port: int, candidates: Iterable[int], host: str = "127.0.0.1") -> int | None:
+    """Which of `candidates` owns the TCP socket bound locally to `host:local_port` (Linux /proc).
+
+    E.g. the gunicorn worker behind a PostgreSQL backend (pg_stat_activity.client_port).
+    """
+    wanted = {f"{socket.htonl(int.from_bytes(socket.inet_aton(host), 'big')):08X}:{local_port:04X}"}
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1] in wanted:
+                inodes.add(fields[9])
+    if not inodes:
+        return None
+    for pid in candidates:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:[") and target[8:-1] in inodes:
+                        return pid
+    return None
 
 
 def _group_members(pgid: int) -> list[tuple[int, str]]:
@@ -482,6 +611,9 @@ class ProductionStack:
     startup_timeout: float = 120.0  # per step; a loaded 2-CPU machine needs ~35 s to migrate
     stop_timeout: float = 20.0
     host: str = "127.0.0.1"
+    # Clone the database from this one (see create_template_database) instead of migrating:
+    # seconds instead of half a minute per stack, for tests that start many stacks.
+    template_database: str | None = None
 
     # set by start()
     workdir: Path = field(init=False)
@@ -580,8 +712,9 @@ class ProductionStack:
             text=True,
         )
         try:
-            self._run_checked("manage", "migrate", "--noinput")
-            self._run_checked("seed-draw-types")
+            if self.template_database is None:
+                self._run_checked("manage", "migrate", "--noinput")
+                self._run_checked("seed-draw-types")
             self.timings["migrated"] = time.monotonic() - began
             self._spawn("worker", ["worker", f"--hostname=lottery-smoke-{os.getpid()}@%h", *self.worker_args])
             self._spawn("beat", ["beat", f"--schedule={self.workdir / 'celerybeat-schedule'}"])
@@ -653,7 +786,7 @@ class ProductionStack:
 
         def ready() -> bool:
             self.assert_running()
-            if "ready." not in self.logs("worker") or "beat: Starting" not in self.logs("beat"):
+            if not all(self.process_ready(name) for name in self.processes):
                 return False
             try:
                 return self.http("GET", "/readyz", timeout=2).status == 200
@@ -662,8 +795,22 @@ class ProductionStack:
 
         wait_for(ready, timeout=timeout, interval=0.25, message=lambda: f"the stack\n{self.log_tails()}")
 
+    def process_ready(self, name: str) -> bool:
+        """Whether a worker consumes / beat schedules (by their log lines); other processes: running."""
+        process = self.processes[name]
+        if process.ended_on_purpose:
+            return True
+        if name.startswith("worker"):
+            return "ready." in self.logs(name)
+        if name.startswith("beat"):
+            return "beat: Starting" in self.logs(name)
+        return process.running
+
     def assert_running(self) -> None:
+        """Raise if a process exited (except those a fault test killed or stopped on purpose)."""
         for name, process in self.processes.items():
+            if process.ended_on_purpose:
+                continue
             if not process.running:
                 raise HarnessError(
                     f"{name} exited with {process.popen.returncode if process.popen else None}:\n"
@@ -723,8 +870,9 @@ class ProductionStack:
     # --- external resources
 
     def _create_database(self) -> None:
+        template = f' TEMPLATE "{self.template_database}"' if self.template_database else ""
         with _maintenance_connection(self.database_url) as conn:
-            conn.execute(f'CREATE DATABASE "{self.database_name}"')
+            conn.execute(f'CREATE DATABASE "{self.database_name}"{template}')
         self._database_created = True
 
     def _flush_redis(self) -> None:
@@ -834,6 +982,103 @@ class ProductionStack:
     def all_logs(self) -> Iterable[tuple[str, str]]:
         return ((name, self.logs(name)) for name in self.processes)
 
+    # --- fault injection and soak helpers (tests/faults, bench/soak.py)
+
+    def start_worker(self, name: str, *args: str) -> ManagedProcess:
+        """Another Celery worker (its own node name; `args` default to worker_args), e.g. to
+        replace one a test killed. Its name must start with "worker" (wait_ready checks it)."""
+        if not name.startswith("worker") or name in self.processes:
+            raise HarnessError(f"a new worker needs a new name starting with 'worker', not {name!r}")
+        node = f"--hostname=lottery-{name}-{os.getpid()}@%h"
+        return self._spawn(name, ["worker", node, *(args or self.worker_args)])
+
+    def start_beat(self, name: str) -> ManagedProcess:
+        """Another Celery beat with its own schedule file; its name must start with "beat"."""
+        if not name.startswith("beat") or name in self.processes:
+            raise HarnessError(f"a new beat needs a new name starting with 'beat', not {name!r}")
+        return self._spawn(name, ["beat", f"--schedule={self.workdir / f'{name}-schedule'}"])
+
+    def wait_process_ready(self, name: str, timeout: float = 60) -> None:
+        def ready() -> bool:
+            if not self.processes[name].running:
+                raise HarnessError(f"{name} exited:\n{self.log_tail(name)}")
+            return self.process_ready(name)
+
+        wait_for(ready, timeout=timeout, interval=0.2, message=lambda: f"{name}\n{self.log_tail(name)}")
+
+    def kill(self, name: str, signum: int = signal.SIGKILL, timeout: float = 10) -> None:
+        """Crash process `name`: `signum` (SIGKILL) to its whole group at once; wait until gone."""
+        self.processes[name].kill(signum, timeout)
+
+    def stop_process(self, name: str) -> None:
+        """Stop process `name` as stop() would (SIGTERM, SIGKILL after stop_timeout), on purpose."""
+        process = self.processes[name]
+        process.ended_on_purpose = True
+        process.signal_group(signal.SIGTERM)
+        process.stop(self.stop_timeout)
+
+    def gunicorn_worker_pids(self) -> list[int]:
+        """The live gunicorn worker processes (children of the `lottery web` master)."""
+        return self.processes["web"].children()
+
+    def wait_gunicorn_workers(self, count: int | None = None, timeout: float = 60) -> list[int]:
+        count = self.gunicorn_workers if count is None else count
+        return wait_for(
+            lambda: (pids := self.gunicorn_worker_pids()) and len(pids) >= count and pids,
+            timeout=timeout,
+            message=f"{count} gunicorn workers",
+        )
+
+    def kill_gunicorn_worker(self, pid: int, signum: int = signal.SIGKILL) -> None:
+        """Crash one gunicorn worker (the master notices and forks a replacement)."""
+        if pid not in self.gunicorn_worker_pids():
+            raise HarnessError(f"{pid} is not a gunicorn worker of this stack")
+        os.kill(pid, signum)
+        wait_for(lambda: pid not in self.gunicorn_worker_pids(), timeout=10, message=f"worker {pid} to die")
+
+    def run_python(self, code: str, *args: str, timeout: float = 120) -> str:
+        """Run `code` (it calls django.setup() itself) with the stack's environment; its stdout.
+        `args` reach it as sys.argv[1:]."""
+        result = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            env=self.env,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            output = f"{result.stdout}\n{result.stderr}"
+            raise HarnessError(f"python snippet exited {result.returncode}:\n{output}")
+        return result.stdout
+
+    def create_players(self, count: int, prefix: str = "player") -> list[dict[str, Any]]:
+        """`count` verified accounts with a bearer token each, made in the database directly
+        (no e-mail, no password): [{"id", "email", "token"}]."""
+        output = self.run_python(_CREATE_PLAYERS, str(count), f"{prefix}-{secrets.token_hex(3)}")
+        return list(json.loads(output.strip().splitlines()[-1]))
+
+
+_CREATE_PLAYERS = """
+import json, sys
+import django
+django.setup()
+from django.utils import timezone
+from knox.models import AuthToken
+from lottery.accounts.models import User
+count, prefix = int(sys.argv[1]), sys.argv[2]
+players = []
+for index in range(count):
+    user = User.objects.create_user(
+        f"{prefix}-{index}@example.com", password=None, name=f"Player {index}",
+        email_verified_at=timezone.now(),
+    )
+    players.append({"id": user.pk, "email": user.email, "token": AuthToken.objects.create(user=user)[1]})
+print(json.dumps(players))
+"""
+
 
 def _json_dumps(value: Any) -> bytes:
     return json.dumps(value).encode()
@@ -849,3 +1094,225 @@ def link_in(text: str, base_url: str, kind: str) -> str:
     if not match:
         raise HarnessError(f"no {base_url}/{kind}/… link in:\n{text}")
     return match.group(1)
+
+
+# --- private PostgreSQL and Redis servers (fault tests stop and restart these, never the shared ones)
+
+
+def postgres_bin_dir() -> Path | None:
+    """A directory with PostgreSQL's initdb, pg_ctl and postgres: $PG_BIN_DIR, the newest
+    /usr/lib/postgresql/*/bin (Debian), or wherever initdb is on PATH."""
+    candidates = [os.environ.get("PG_BIN_DIR", "")]
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    candidates += [str(p) for p in versions]
+    initdb = shutil.which("initdb")
+    if initdb:
+        candidates.append(str(Path(initdb).resolve().parent))
+    for candidate in filter(None, candidates):
+        directory = Path(candidate)
+        if all((directory / tool).exists() for tool in ("initdb", "pg_ctl", "postgres")):
+            return directory
+    return None
+
+
+def _postgres_os_user() -> str | None:
+    """initdb refuses to run as root: as root, the private cluster runs as the `postgres` user."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise HarnessError("running as root needs a `postgres` OS user for a private PostgreSQL") from exc
+    return "postgres"
+
+
+class PrivatePostgres:
+    """A throwaway PostgreSQL cluster: initdb into a temp dir, its own loopback port, trust auth
+    for the `postgres` role. Tests may stop, kill and restart it; destroy() removes it.
+
+        with PrivatePostgres() as pg:
+            ProductionStack(database_url=pg.url, redis_url=...)
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, bin_dir: Path | None = None) -> None:
+        found = bin_dir or postgres_bin_dir()
+        if found is None:
+            raise HarnessError("PostgreSQL server binaries (initdb, pg_ctl) not found")
+        self.bin_dir = found
+        self.host = host
+        self.port = port or free_port(host)
+        self.os_user = _postgres_os_user()
+        self.root = Path(tempfile.mkdtemp(prefix="lottery-pg-"))
+        self.data = self.root / "data"
+        self.logfile = self.root / "postgres.log"
+        self._initialized = False
+
+    @property
+    def url(self) -> str:
+        """The cluster's superuser on its maintenance database (ProductionStack makes its own)."""
+        return f"postgres://postgres@{self.host}:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+        return subprocess.run(
+            [str(self.bin_dir / tool), *args],
+            env=env,
+            cwd=self.root,
+            user=self.os_user,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def _checked(self, tool: str, *args: str, timeout: float = 120) -> None:
+        result = self._run(tool, *args, timeout=timeout)
+        if result.returncode != 0:
+            raise HarnessError(
+                f"{tool} {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+                f"\n{self.log_tail()}"
+            )
+
+    def start(self) -> None:
+        """initdb (the first time), then start the server and wait until it accepts connections."""
+        if not self._initialized:
+            atexit.register(self.destroy)
+            if self.os_user:
+                shutil.chown(self.root, self.os_user, self.os_user)
+            self._checked(
+                "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                "--locale=C", "--no-sync", "--no-instructions",
+            )  # fmt: skip
+            self._initialized = True
+        options = " ".join(
+            [
+                f"-p {self.port}",
+                f"-k {self.root}",  # its Unix socket in the temp dir, not /var/run/postgresql
+                f"-c listen_addresses={self.host}",
+                "-c max_connections=200",
+                "-c fsync=off",  # a throwaway cluster: durability across OS crashes is not tested
+                "-c full_page_writes=off",
+            ]
+        )
+        self._checked(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.logfile), "-o", options, "-w", "-t", "60", "start"
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """pg_ctl stop: "fast" (roll back open transactions, disconnect everyone), "immediate"
+        (as a crash: no shutdown checkpoint, recovery at the next start) or "smart"."""
+        self._checked("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def restart(self, mode: str = "fast") -> None:
+        self.stop(mode)
+        self.start()
+
+    @property
+    def running(self) -> bool:
+        return self._initialized and self._run("pg_ctl", "-D", str(self.data), "status").returncode == 0
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def destroy(self) -> None:
+        atexit.unregister(self.destroy)
+        if self.running:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> PrivatePostgres:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()
+
+
+class PrivateRedis:
+    """A throwaway redis-server on its own loopback port, without persistence: stopping it
+    loses whatever it held (queued Celery messages included), as a Redis restart without
+    AOF/RDB does. start() after stop() brings it back, empty, on the same port."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, binary: str | None = None) -> None:
+        found = binary or shutil.which("redis-server")
+        if found is None:
+            raise HarnessError("redis-server not found")
+        self.binary = found
+        self.host = host
+        self.port = port or free_port(host)
+        self.root = Path(tempfile.mkdtemp(prefix="lottery-redis-"))
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://{self.host}:{self.port}/{db}"
+
+    def start(self, timeout: float = 20) -> None:
+        if self.running:
+            return
+        atexit.register(self.destroy)
+        argv = [self.binary, "--port", str(self.port), "--bind", self.host]
+        argv += ["--save", "", "--appendonly", "no", "--dir", str(self.root), "--daemonize", "no"]
+        with (self.root / "redis.log").open("ab") as log:
+            self.popen = subprocess.Popen(
+                argv,
+                cwd=self.root,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for(self.ping, timeout=timeout, interval=0.05, message=f"redis-server on port {self.port}")
+
+    def ping(self) -> bool:
+        import redis
+
+        if not self.running:
+            log = (self.root / "redis.log").read_text(errors="replace")
+            raise HarnessError(f"redis-server exited:\n{log}")
+        client = redis.Redis(host=self.host, port=self.port, socket_connect_timeout=1)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    @property
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 20) -> None:
+        """Stop the server (SIGTERM: a clean shutdown; SIGKILL: a crash) and wait until it is gone."""
+        if self.popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.popen.send_signal(signum)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(10)
+        wait_for(lambda: not port_open(self.host, self.port), timeout=10, message="redis port to close")
+
+    def destroy(self) -> None:
+        atexit.unregister(self.destroy)
+        if self.running:
+            self.stop(signal.SIGKILL)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> PrivateRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()

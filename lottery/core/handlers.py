@@ -3,11 +3,18 @@
 import logging
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 
-from .problems import api_not_found, is_api_request, problem_response, server_error_problem
+from .problems import (
+    api_not_found,
+    database_unavailable_body,
+    is_api_request,
+    problem_response,
+    server_error_problem,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +55,28 @@ def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpR
             status=403, code="forbidden", title="Forbidden", detail=f"CSRF check failed: {reason}"
         )
     return render(request, "web/errors/403.html", {"csrf_failed": True}, status=403)
+
+
+class DatabaseUnavailableMiddleware:
+    """Outside the API (DRF maps these itself): a lost database is a 503, not a 500."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response: HttpResponse = self.get_response(request)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.warning("database unavailable: %s", exception)
+        if is_api_request(request):
+            response: HttpResponse = JsonResponse(
+                database_unavailable_body(), status=503, content_type="application/problem+json"
+            )
+        else:
+            body = loader.get_template("web/errors/500.html").render({"unavailable": True})
+            response = HttpResponse(body, status=503)
+        response["Retry-After"] = "5"
+        return response

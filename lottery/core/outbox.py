@@ -1,6 +1,7 @@
 """Durable e-mail: queue in the caller's transaction, deliver at least once after commit."""
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,12 +52,23 @@ def outbox_enqueue(*, key: str, to: str, template: str, context: dict[str, Any])
     return email
 
 
+# After a failed publish, requests stop trying the broker for a while: each attempt
+# against a dead broker costs the request a connection timeout, and the sweep sends the
+# rows anyway once the broker is back.
+BROKER_PAUSE_SECONDS = 30.0
+_broker_paused_until = 0.0
+
+
 def _schedule_delivery(email_id: int) -> None:
+    global _broker_paused_until
     from .tasks import outbox_deliver_task
 
+    if time.monotonic() < _broker_paused_until:
+        return
     try:
         outbox_deliver_task.delay(email_id)
     except Exception:  # broker down: the row waits in the outbox for the next sweep
+        _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
         logger.warning("outbox: could not queue delivery of e-mail %s; the sweep will retry", email_id)
 
 

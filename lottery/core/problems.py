@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
@@ -80,7 +81,22 @@ def _first_message(data: Any) -> str:
     return str(flat[0]) if flat else "Invalid input."
 
 
+def database_unavailable_body() -> dict[str, Any]:
+    return problem_body(
+        status=503,
+        code="service_unavailable",
+        title="Service unavailable",
+        detail="The database is unreachable right now. Nothing was changed; please retry shortly.",
+    )
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError):
+        # A connection that died (restart, failover): a clean, retryable 503.
+        logger.warning("database unavailable: %s", exc)
+        response = Response(database_unavailable_body(), status=503, content_type=PROBLEM_CONTENT_TYPE)
+        response["Retry-After"] = "5"
+        return response
     if isinstance(exc, DomainError):
         return Response(
             problem_body(
