@@ -26,6 +26,7 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 preload_app = False
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+logger_class = "config.gunicorn_logging.RedactingLogger"  # no one-time tokens in access logs
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # One JSON object per request; the request id is the one our middleware sets/echoes.
