@@ -201,45 +201,11 @@ def worker_fill(counts: list[int]) -> list[dict[str, Any]]:
 
 
 def proof_for(draw_id: int) -> dict[str, Any]:
-    """The proof of a closed draw as FAIRNESS.md publishes it, built from the rows."""
-    from lottery import fairness
-    from lottery.core.timefmt import iso_utc
-    from lottery.draws.models import Draw, Winner
+    """The proof of a closed draw exactly as GET /api/v1/draws/{date}/proof publishes it."""
+    from lottery.draws.models import Draw
+    from lottery.draws.selectors import draw_get, draw_proof
 
-    draw = Draw.objects.get(pk=draw_id)
-    winners = Winner.objects.filter(draw=draw).order_by("slot")
-    return {
-        "algorithm": fairness.ALGORITHM,
-        "date": draw.date.isoformat(),
-        "status": draw.status,
-        "commitment": draw.commitment,
-        "seed": draw.revealed_seed,
-        "prizes": [
-            {
-                "rank": p["rank"],
-                "name": p["name"],
-                "amount": p["amount"],
-                "currency": draw.currency,
-                "count": p["count"],
-            }
-            for p in draw.prizes
-        ],
-        "ballot_count": draw.ballot_count,
-        "ballot_digest": draw.ballot_digest,
-        "closes_at": iso_utc(draw.closes_at),
-        "closed_at": iso_utc(draw.closed_at),
-        "beacon": None,
-        "winners": [
-            {
-                "slot": w.slot,
-                "prize_rank": w.prize_rank,
-                "ballot_id": w.ballot_id,
-                "index": w.index,
-                "counter": w.counter,
-            }
-            for w in winners
-        ],
-    }
+    return draw_proof(draw_get(date=Draw.objects.get(pk=draw_id).date))
 
 
 def worker_verify(draws: list[dict[str, Any]]) -> list[dict[str, Any]]:
