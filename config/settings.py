@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "lottery.core.requestid.RequestIdMiddleware",
     "lottery.core.probes.ProbesMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "lottery.core.immutable.ImmutableResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -1,12 +1,13 @@
 """Shared API plumbing: JSON-only negotiation, pagination, problem schema."""
 
 import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from rest_framework import pagination, serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
+from rest_framework.utils.serializer_helpers import BindingDict
 
 
 class JSONOnlyNegotiation(BaseContentNegotiation):
@@ -22,6 +23,30 @@ class JSONOnlyNegotiation(BaseContentNegotiation):
         self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
         return renderers[0], renderers[0].media_type
+
+
+class SharedFieldsSerializer(serializers.Serializer):
+    """An input serializer for a hot path, whose fields are built once per class.
+
+    DRF deep-copies every declared field for each serializer instance, that is for each
+    request: a third of a purchase's validation time (docs/performance.md). Fields that keep
+    no per-request state — no `partial`, no defaults from the request context, no
+    `read_only`/`HiddenField` tricks — validate the same whichever instance they are bound
+    to, so every instance of the class shares the first one's.
+    """
+
+    _shared_fields: ClassVar[BindingDict | None] = None
+
+    @property  # type: ignore[override]
+    def fields(self) -> BindingDict:
+        cls = type(self)
+        shared = cls.__dict__.get("_shared_fields")
+        if shared is None:
+            shared = BindingDict(self)
+            for name, field in self.get_fields().items():
+                shared[name] = field
+            cls._shared_fields = shared
+        return shared
 
 
 class PageNumberPagination(pagination.PageNumberPagination):

@@ -1,10 +1,12 @@
 """Draws, ballots and stats API (API.md): thin views over draws.services and selectors."""
 
+import hashlib
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
 from django.utils.crypto import constant_time_compare
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -15,7 +17,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lottery.core.api import PageNumberPagination, paginated, parse_date_param, problem_responses
+from lottery.core.api import (
+    PageNumberPagination,
+    SharedFieldsSerializer,
+    paginated,
+    parse_date_param,
+    problem_responses,
+)
 from lottery.payments.gateway import Card
 
 from . import selectors, services
@@ -98,13 +106,19 @@ class DrawListApi(APIView):
         return _paginated(request, self, draws, draw_as_dict, DrawSerializer)
 
 
-def _draw_read(date: str, part: str, build: Any) -> HttpResponse:
+def _draw_read(request: Request, date: str, part: str, build: Any) -> HttpResponseBase:
     """A public read of one draw. A closed draw never changes, so its rendered JSON is
-    cached (server side, and by clients and proxies for a day)."""
+    cached: in the shared cache, in each web process (lottery.core.immutable), and by
+    clients and proxies, which revalidate with its ETag if they ask again."""
     body, closed = selectors.draw_rendered(date=parse_date_param(date), part=part, build=build)
     response = HttpResponse(body, content_type="application/json")
-    response["Cache-Control"] = "public, max-age=86400" if closed else "no-cache"
-    return response
+    if not closed:
+        response["Cache-Control"] = "no-cache"
+        return response
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["ETag"] = etag
+    return get_conditional_response(request, etag=etag, response=response)
 
 
 class DrawDetailApi(APIView):
@@ -114,8 +128,8 @@ class DrawDetailApi(APIView):
         parameters=[DATE_PARAM],
         responses={200: DrawSerializer, **problem_responses(400, 404)},
     )
-    def get(self, request: Request, date: str) -> HttpResponse:
-        return _draw_read(date, "detail", lambda draw: DrawSerializer(draw_as_dict(draw)).data)
+    def get(self, request: Request, date: str) -> HttpResponseBase:
+        return _draw_read(request, date, "detail", lambda draw: DrawSerializer(draw_as_dict(draw)).data)
 
 
 class DrawWinnersApi(APIView):
@@ -125,8 +139,9 @@ class DrawWinnersApi(APIView):
         parameters=[DATE_PARAM],
         responses={200: DrawWinnersSerializer, **problem_responses(400, 404)},
     )
-    def get(self, request: Request, date: str) -> HttpResponse:
+    def get(self, request: Request, date: str) -> HttpResponseBase:
         return _draw_read(
+            request,
             date,
             "winners",
             lambda draw: DrawWinnersSerializer(
@@ -142,8 +157,8 @@ class DrawProofApi(APIView):
         parameters=[DATE_PARAM],
         responses={200: ProofSerializer, **problem_responses(400, 404)},
     )
-    def get(self, request: Request, date: str) -> HttpResponse:
-        return _draw_read(date, "proof", selectors.draw_proof)
+    def get(self, request: Request, date: str) -> HttpResponseBase:
+        return _draw_read(request, date, "proof", selectors.draw_proof)
 
 
 class DrawBallotsTxtApi(APIView):
@@ -194,7 +209,7 @@ class DrawCloseApi(APIView):
         return request.user
 
 
-class _PaymentSerializer(serializers.Serializer):
+class _PaymentSerializer(SharedFieldsSerializer):
     card_number = serializers.RegexField(r"^[0-9 ]{12,30}$", max_length=30)
     expiry_month = serializers.IntegerField(min_value=1, max_value=12)
     expiry_year = serializers.IntegerField(min_value=1000, max_value=9999)
@@ -204,7 +219,7 @@ class _PaymentSerializer(serializers.Serializer):
 class BallotPurchaseApi(APIView):
     permission_classes = (IsAuthenticated,)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(SharedFieldsSerializer):
         quantity = serializers.IntegerField(min_value=1, max_value=1000)
         draw = serializers.DateField(required=False, allow_null=True)
         payment = _PaymentSerializer()
@@ -289,7 +304,7 @@ class BallotDetailApi(APIView):
 class BallotAssignApi(APIView):
     permission_classes = (IsAuthenticated,)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(SharedFieldsSerializer):
         draw = serializers.DateField()
 
     @extend_schema(
@@ -301,14 +316,16 @@ class BallotAssignApi(APIView):
     def post(self, request: Request, ballot_id: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.ballot_assign(
+        draw_date = serializer.validated_data["draw"]
+        ballot = services.ballot_assign(
             user=request.user,  # type: ignore[arg-type]
             ballot_id=ballot_id,
-            draw_date=serializer.validated_data["draw"],
+            draw_date=draw_date,
             now=timezone.now(),
         )
-        ballot = selectors.ballot_get(user=request.user, ballot_id=ballot_id)  # type: ignore[arg-type]
-        return Response(BallotSerializer(ballot_as_dict(ballot)).data)
+        # Just put into an open draw: assigned, no prize yet.
+        assigned = {"id": ballot.pk, "draw": draw_date, "status": "assigned", "prize": None}
+        return Response(BallotSerializer({**assigned, "purchased_at": ballot.purchased_at}).data)
 
 
 class WinningsApi(APIView):

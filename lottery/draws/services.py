@@ -31,6 +31,7 @@ from lottery.payments.errors import IdempotencyKeyReused
 from lottery.payments.gateway import Card, PaymentGateway, payment_gateway
 from lottery.payments.models import Order
 
+from . import sales_sql
 from .ballot_list import PageIndex, ballot_ids_at, ballot_txt_pages
 from .beacon import (
     BeaconError,
@@ -46,6 +47,7 @@ from .calendar import closes_at_for, lottery_date
 from .errors import AlreadyAssigned, BallotNotFound, DrawClosed, DrawNotFound
 from .locks import draw_lock_exclusive, draw_lock_shared
 from .models import Ballot, Draw, DrawType, Winner
+from .sales_sql import DrawState
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -159,27 +161,26 @@ def _draw_for_date(date: dt.date) -> Draw:
     return draw
 
 
-def _assert_accepting(draw: Draw, now: dt.datetime) -> None:
+def _draw_state_for_date(date: dt.date) -> DrawState:
+    state = sales_sql.draw_state_by_date(date)
+    if state is None:
+        raise DrawNotFound()
+    return state
+
+
+def _assert_accepting(draw: Draw | DrawState, now: dt.datetime) -> None:
     if draw.status != Draw.Status.OPEN or now >= draw.closes_at:
         raise DrawClosed()
 
 
-def _lock_open_draw(draw_id: int, now: dt.datetime) -> Draw:
+def _lock_open_draw(draw_id: int, now: dt.datetime) -> DrawState:
     """Inside a transaction: hold the draw lock shared and re-read its state under it."""
     draw_lock_shared(draw_id)
-    draw = Draw.objects.only("id", "date", "status", "closes_at").get(pk=draw_id)
-    _assert_accepting(draw, now)
-    return draw
-
-
-def ballot_as_dict(ballot: Ballot, draw: Draw | None) -> dict[str, Any]:
-    return {
-        "id": ballot.pk,
-        "draw": draw.date.isoformat() if draw else None,
-        "status": "assigned" if draw else "unassigned",
-        "prize": None,
-        "purchased_at": iso_utc(ballot.purchased_at),
-    }
+    state = sales_sql.draw_state(draw_id)
+    if state is None:
+        raise DrawNotFound()
+    _assert_accepting(state, now)
+    return state
 
 
 def purchase_fingerprint(payload: Any) -> str:
@@ -199,17 +200,38 @@ class Purchase:
     replayed: bool
 
 
+def purchase_receipt(order: Order, ballot_ids: list[int], draw_date: dt.date | None) -> dict[str, Any]:
+    """The 201 body of a purchase. Everything in it is fixed when the order is written, so a
+    retry with the same Idempotency-Key gets it rebuilt, identical, from the order's rows."""
+    ballot = {
+        "draw": draw_date.isoformat() if draw_date else None,
+        "status": "assigned" if draw_date else "unassigned",
+        "prize": None,
+        "purchased_at": iso_utc(order.created_at),
+    }
+    return {
+        "order_id": order.pk,
+        "quantity": order.quantity,
+        "amount": order.amount,
+        "currency": order.currency,
+        "ballots": [{"id": ballot_id, **ballot} for ballot_id in ballot_ids],
+    }
+
+
 def _replay(user: User, key: str | None, fingerprint: str) -> Purchase | None:
     if key is None:
         return None
     if not fingerprint:
         raise ValueError("a purchase with an Idempotency-Key needs the fingerprint of its body")
-    order = Order.objects.filter(user=user, idempotency_key=key).first()
-    if order is None:
+    keyed = sales_sql.order_by_key(user_id=user.pk, key=key)
+    if keyed is None:
         return None
-    if order.request_fingerprint != fingerprint:
+    if keyed.request_fingerprint != fingerprint:
         raise IdempotencyKeyReused()
-    return Purchase(order=order, receipt=order.response, replayed=True)
+    order = Order.objects.select_related("draw").get(pk=keyed.id)
+    draw_date = order.draw.date if order.draw else None
+    receipt = purchase_receipt(order, sales_sql.order_ballot_ids(order.pk), draw_date)
+    return Purchase(order=order, receipt=receipt, replayed=True)
 
 
 def _counting_outcomes(purchase: Callable[P, Purchase]) -> Callable[P, Purchase]:
@@ -254,51 +276,33 @@ def ballot_purchase(
     replay = _replay(user, idempotency_key, fingerprint)
     if replay:
         return replay
-    draw = _draw_for_date(draw_date) if draw_date else None
+    draw = _draw_state_for_date(draw_date) if draw_date else None
     if draw:
         _assert_accepting(draw, now)  # fail fast before charging; re-checked under the lock
     gateway = gateway or payment_gateway()
     amount = quantity * settings.LOTTERY_BALLOT_PRICE_CENTS
     authorization = gateway.authorize(card=card, amount=amount, currency=settings.LOTTERY_CURRENCY, now=now)
+    order = Order(
+        user=user,
+        quantity=quantity,
+        amount=amount,
+        currency=authorization.currency,
+        draw_id=draw.id if draw else None,
+        gateway=authorization.gateway,
+        charge_reference=authorization.reference,
+        card_last4=authorization.card_last4,
+        created_at=now,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+    )
     try:
         with transaction.atomic():
             if draw:
-                draw = _lock_open_draw(draw.pk, now)
-            order = Order.objects.create(
-                user=user,
-                quantity=quantity,
-                amount=amount,
-                currency=authorization.currency,
-                draw=draw,
-                gateway=authorization.gateway,
-                charge_reference=authorization.reference,
-                card_last4=authorization.card_last4,
-                created_at=now,
-                idempotency_key=idempotency_key,
-                request_fingerprint=fingerprint,
+                draw = _lock_open_draw(draw.id, now)
+            order.pk = sales_sql.order_insert(order)
+            receipt = purchase_receipt(
+                order, sales_sql.ballots_insert(order=order, now=now), draw.date if draw else None
             )
-            ballots = Ballot.objects.bulk_create(
-                [
-                    Ballot(
-                        owner=user,
-                        order=order,
-                        draw=draw,
-                        purchased_at=now,
-                        assigned_at=now if draw else None,
-                    )
-                    for _ in range(quantity)
-                ]
-            )
-            receipt = {
-                "order_id": order.pk,
-                "quantity": quantity,
-                "amount": amount,
-                "currency": order.currency,
-                "ballots": [ballot_as_dict(b, draw) for b in ballots],
-            }
-            if idempotency_key is not None:  # kept only where a retry may ask for it again
-                order.response = receipt
-                order.save(update_fields=["response"])
     except IntegrityError:
         gateway.void(authorization)
         # The same key won a race with us: answer as the first request did.
@@ -309,24 +313,26 @@ def ballot_purchase(
     except BaseException:
         gateway.void(authorization)
         raise
+    order._state.adding = False  # written by sales_sql, as if saved
     gateway.capture(authorization)
     return Purchase(order=order, receipt=receipt, replayed=False)
 
 
 def ballot_assign(*, user: User, ballot_id: int, draw_date: dt.date, now: dt.datetime) -> Ballot:
+    """Put the caller's unassigned ballot into `draw_date`'s open draw; the ballot as assigned."""
     user_assert_can_play(user=user)
     with transaction.atomic():
-        ballot = Ballot.objects.select_for_update().filter(pk=ballot_id, owner=user).first()
+        ballot = sales_sql.ballot_owned_for_update(ballot_id=ballot_id, owner_id=user.pk)
         if ballot is None:
             raise BallotNotFound()
-        draw = _draw_for_date(draw_date)
+        draw = _draw_state_for_date(draw_date)
         if ballot.draw_id is not None:
             raise AlreadyAssigned()
-        draw = _lock_open_draw(draw.pk, now)
-        ballot.draw = draw
-        ballot.assigned_at = now
-        ballot.save(update_fields=["draw", "assigned_at"])
-    return ballot
+        draw = _lock_open_draw(draw.id, now)
+        sales_sql.ballot_assign_to(ballot_id=ballot.id, draw_id=draw.id, now=now)
+    return Ballot(
+        id=ballot.id, owner=user, draw_id=draw.id, purchased_at=ballot.purchased_at, assigned_at=now
+    )
 
 
 # --- closing ---------------------------------------------------------------------------------

@@ -10,5 +10,4 @@ class OrderAdmin(ReadOnlyAdmin):
     list_display = ["id", "user", "quantity", "amount", "currency", "draw", "card_last4", "created_at"]
     list_select_related = ["user", "draw"]
     search_fields = ["=id", "user__email", "charge_reference"]
-    exclude = ["response"]
     raw_id_fields = ["user", "draw"]

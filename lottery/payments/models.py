@@ -18,8 +18,6 @@ class Order(models.Model):
     # NULL, not "": orders without a key must not collide in the unique constraint.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(max_length=64, blank=True)
-    # The 201 body as first sent, replayed verbatim for a retry with the same key.
-    response = models.JSONField(default=dict)
 
     class Meta:
         ordering = ["-created_at", "-id"]

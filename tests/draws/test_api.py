@@ -330,5 +330,6 @@ def test_closed_draw_reads_are_cached_and_cacheable(api, user, draw, django_asse
     for a, b in zip(first, again, strict=True):
         assert a.status_code == b.status_code == 200
         assert a.content == b.content
-        assert b["Cache-Control"] == "public, max-age=86400"
+        assert b["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert b["ETag"] == a["ETag"] and len(b["ETag"]) == 34
     assert again[0].json()["status"] == "closed" and again[2].json()["seed"]

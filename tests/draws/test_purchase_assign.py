@@ -74,12 +74,17 @@ def test_purchase_receipt_lists_the_new_ballots(buy, user, now):
             for pk in ids
         ],
     }
-    assert Order.objects.get().response == {}  # stored only for purchases with an Idempotency-Key
 
 
-def test_keyed_purchase_stores_its_receipt_for_replay(buy, user):
-    purchase = buy(user, 2, idempotency_key="k-store", fingerprint="fp")
-    assert Order.objects.get().response == purchase.receipt
+def test_replayed_receipt_is_the_original_even_after_its_ballots_moved_on(buy, user, draw, now):
+    first = buy(user, 3, idempotency_key="k-store", fingerprint="fp")
+    moved = first.receipt["ballots"][1]["id"]
+    services.ballot_assign(user=user, ballot_id=moved, draw_date=draw.date, now=now)
+
+    again = buy(user, 3, idempotency_key="k-store", fingerprint="fp")
+
+    assert again.replayed is True and again.receipt == first.receipt
+    assert {b["status"] for b in again.receipt["ballots"]} == {"unassigned"}
 
 
 def test_price_comes_from_the_settings(buy, user, settings):
@@ -307,10 +312,10 @@ def test_draw_closing_after_the_charge_voids_it_and_creates_nothing(buy, user, d
 
 @pytest.mark.django_db(transaction=True)
 def test_failure_while_writing_the_order_voids_the_charge(buy, user, draw, recording_gateway, monkeypatch):
-    def broken(ballot, draw):
-        raise RuntimeError("disk full")
+    def broken(**kwargs):
+        raise RuntimeError("disk full")  # after the order row, before its ballots
 
-    monkeypatch.setattr(services, "ballot_as_dict", broken)
+    monkeypatch.setattr(services.sales_sql, "ballots_insert", broken)
 
     with pytest.raises(RuntimeError, match="disk full"):
         buy(user, 3, draw_date=draw.date, gateway=recording_gateway)
