@@ -5,6 +5,7 @@ Standard library only, so anyone can audit or re-implement it; no Django import.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 import itertools
@@ -20,6 +21,8 @@ SEED_BYTES = 32
 _COMMIT_PREFIX = f"{ALGORITHM}|commit|".encode()
 _ENCODE_BATCH = 65_536
 _ALLOWED_BYTES = b"0123456789\n"
+# Bytes of whole lines checked at once while ballots.txt downloads.
+_CHECK_BATCH = 1 << 19
 
 
 def new_seed() -> bytes:
@@ -122,27 +125,149 @@ def _first_defect(data: bytes) -> str:
     return "not canonical"
 
 
+def _run_ascends(run: bytes) -> bool:
+    """Whether each line of ``run`` (lines of one width, each ending in a newline) is larger
+    than the line before. Lines of one width compare like their bytes; the comparisons run
+    in C (``map`` over ``bytes.__lt__``), about 0.15 s per million lines."""
+    lines = run.split(b"\n")[:-1]
+    return all(map(bytes.__lt__, lines, lines[1:]))
+
+
+# A run of lines of one width: (position of its first line in the list, byte offset of that
+# line, width, number of lines).
+_Run = tuple[int, int, int, int]
+
+
+def _runs(lines: bytes, first: int, offset: int) -> list[_Run] | None:
+    """Split ``lines`` into runs of one width; None unless they are canonical ballots.txt lines.
+
+    ``lines`` holds whole lines of digits (the caller checked that much). Each line must be a
+    positive decimal without a leading zero, so a wider line is a larger id: widths must grow
+    from one run to the next, and each run must ascend within itself. ``first`` and ``offset``
+    place ``lines`` (its first line's position and byte offset) in the whole list.
+    """
+    runs: list[_Run] = []
+    start, width_before = 0, 0
+    while start < len(lines):
+        width = lines.index(b"\n", start) - start
+        if width <= width_before:
+            return None  # a blank line, or narrower than the line before: a smaller id
+        ends = lines[start + width :: width + 1]  # where lines of this width would end
+        count = len(ends) - len(ends.lstrip(b"\n"))
+        stop = start + count * (width + 1)
+        run = lines[start:stop]
+        if run.count(b"\n") != count:
+            return None  # a narrower line within the run: a smaller id, or a blank line
+        if b"0" in run[:: width + 1]:
+            return None  # a first digit 0: zero or a leading zero
+        if not _run_ascends(run):
+            return None
+        try:
+            int(run[:width])
+        except ValueError:  # more digits than int() accepts: refused, as by every parser here
+            return None
+        runs.append((first, offset + start, width, count))
+        first += count
+        start, width_before = stop, width
+    return runs
+
+
+class BallotsTxt:
+    """ballots.txt as read: its bytes, SHA-256 and line count, and whether it is canonical."""
+
+    def __init__(self, data: bytes, digest: str, runs: list[_Run] | None) -> None:
+        self.data = data
+        self.digest = digest
+        self.count = data.count(b"\n")
+        self.canonical = runs is not None
+        # Only a failure is explained line by line (slow): the check itself ran on whole buffers.
+        self.defect = "" if runs is not None else _first_defect(data)
+        self._runs = runs or []
+        self._firsts = [run[0] for run in self._runs]
+
+    def id_at(self, position: int) -> int:
+        """The id at ``position`` (0-based) in a canonical list, read from its line."""
+        if not self.canonical or not 0 <= position < self.count:
+            raise IndexError(f"no ballot at position {position}")
+        first, offset, width, _ = self._runs[bisect.bisect_right(self._firsts, position) - 1]
+        start = offset + (position - first) * (width + 1)
+        return int(self.data[start : start + width])
+
+
+class BallotsTxtReader:
+    """Read ballots.txt chunk by chunk as it downloads: hashing and checking overlap the transfer.
+
+    ``close()`` gives the same result whatever the chunks, as ``read_ballots_txt`` of the whole.
+    """
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._chunks: list[bytes] = []
+        self._pending: list[bytes] = []  # fed but not yet checked
+        self._pending_size = 0
+        self._check_at = _CHECK_BATCH  # pending size that triggers the next check
+        self._checked_bytes = 0
+        self._checked_lines = 0
+        self._last_line = b""
+        self._runs: list[_Run] | None = []  # None once a defect is found
+
+    def feed(self, chunk: bytes) -> None:
+        self._hash.update(chunk)
+        self._chunks.append(chunk)
+        # Checked in pieces of about _CHECK_BATCH bytes, whatever the chunk size: the big-integer
+        # temporaries of a piece stay in the CPU cache and in memory that is reused.
+        for start in range(0, len(chunk), _CHECK_BATCH):
+            if self._runs is None:
+                return
+            piece = chunk[start : start + _CHECK_BATCH]
+            self._pending.append(piece)
+            self._pending_size += len(piece)
+            if self._pending_size >= self._check_at:
+                self._check_pending(final=False)
+
+    def close(self) -> BallotsTxt:
+        if self._runs is not None:
+            self._check_pending(final=True)
+        return BallotsTxt(b"".join(self._chunks), self._hash.hexdigest(), self._runs)
+
+    def _check_pending(self, *, final: bool) -> None:
+        pending = b"".join(self._pending)
+        cut = len(pending) if final else pending.rfind(b"\n") + 1
+        self._pending = [pending[cut:]]
+        self._pending_size = len(pending) - cut
+        # A line longer than a batch waits for twice the bytes, not one more batch: no quadratic join.
+        self._check_at = _CHECK_BATCH if cut else 2 * self._pending_size
+        if cut:
+            self._check(pending[:cut])
+
+    def _check(self, lines: bytes) -> None:
+        runs = None
+        if lines.endswith(b"\n") and not lines.translate(None, _ALLOWED_BYTES):
+            head, last = lines[: lines.index(b"\n")], self._last_line
+            if (len(last), last) < (len(head), head):  # equal widths compare like numbers
+                runs = _runs(lines, self._checked_lines, self._checked_bytes)
+        if self._runs is None or runs is None:
+            self._runs, self._pending = None, []
+            return
+        self._runs.extend(runs)
+        self._checked_bytes += len(lines)
+        self._checked_lines += sum(run[3] for run in runs)
+        self._last_line = lines[lines.rfind(b"\n", 0, -1) + 1 : -1]
+
+
+def read_ballots_txt(data: bytes) -> BallotsTxt:
+    """Hash and check whole ballots.txt bytes (see ``BallotsTxtReader``)."""
+    reader = BallotsTxtReader()
+    reader.feed(data)
+    return reader.close()
+
+
 def parse_ballots_txt(data: bytes) -> list[int]:
     """Return the ids of canonical ballots.txt bytes; raise ``ValueError`` on any deviation."""
-    if not data:
-        return []
-    # Whole-buffer checks in C first; the per-line walk only runs to explain a failure.
-    canonical_bytes = (
-        data.endswith(b"\n")
-        and not data.translate(None, _ALLOWED_BYTES)
-        and not data.startswith((b"0", b"\n"))
-        and b"\n0" not in data
-        and b"\n\n" not in data
-    )
-    if not canonical_bytes:
-        raise ValueError(f"ballots.txt is not canonical: {_first_defect(data)}")
-    try:
-        ids = list(map(int, data[:-1].split(b"\n")))
-    except ValueError:  # more digits than int() accepts
-        raise ValueError(f"ballots.txt is not canonical: {_first_defect(data)}") from None
-    if not all(map(operator.lt, ids, itertools.islice(ids, 1, None))):
-        raise ValueError(f"ballots.txt is not canonical: {_first_defect(data)}")
-    return ids
+    ballots = read_ballots_txt(data)
+    if not ballots.canonical:
+        raise ValueError(f"ballots.txt is not canonical: {ballots.defect}")
+    return list(map(int, data.split()))
 
 
 # --- drawing -----------------------------------------------------------------

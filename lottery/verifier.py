@@ -6,6 +6,7 @@ Standard library only, so it runs anywhere: ``lottery verify DATE --url BASE_URL
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import hashlib
 import http.client
@@ -15,7 +16,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeGuard
 
@@ -29,6 +30,8 @@ _WINNER_FIELDS = ("slot", "prize_rank", "ballot_id", "index", "counter")
 _WINNERS_NEED = ("date", "seed", "ballots_canonical", "ballot_digest", "beacon")
 # A hostile proof must not make the verifier build billions of prize slots.
 _MAX_SLOTS = 1_000_000
+# Largest piece of a response read at once: what the socket has, so work overlaps the transfer.
+_READ_SIZE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -109,26 +112,24 @@ def _check_commitment(proof: Mapping[str, Any], expected: str | None) -> Check:
     return Check("commitment", True, f"{recomputed} matches seed{suffix}")
 
 
-def _check_canonical(ballots: bytes) -> tuple[Check, list[int] | None]:
-    try:
-        ids = fairness.parse_ballots_txt(ballots)
-    except ValueError as exc:
-        return Check("ballots_canonical", False, str(exc)), None
-    return Check("ballots_canonical", True, f"{len(ids)} ids, canonical"), ids
+def _check_canonical(ballots: fairness.BallotsTxt) -> Check:
+    if not ballots.canonical:
+        return Check("ballots_canonical", False, f"ballots.txt is not canonical: {ballots.defect}")
+    return Check("ballots_canonical", True, f"{ballots.count} ids, canonical")
 
 
-def _check_ballot_count(proof: Mapping[str, Any], ballots: bytes) -> Check:
+def _check_ballot_count(proof: Mapping[str, Any], ballots: fairness.BallotsTxt) -> Check:
     published = proof.get("ballot_count")
-    lines = ballots.count(b"\n")
+    lines = ballots.count
     if not _is_int(published) or published != lines:
         detail = f"proof says {published!r}, ballots.txt has {lines} lines"
         return Check("ballot_count", False, detail)
     return Check("ballot_count", True, f"{lines} ballots")
 
 
-def _check_ballot_digest(proof: Mapping[str, Any], ballots: bytes) -> Check:
+def _check_ballot_digest(proof: Mapping[str, Any], ballots: fairness.BallotsTxt) -> Check:
     published = proof.get("ballot_digest")
-    actual = hashlib.sha256(ballots).hexdigest()
+    actual = ballots.digest
     if published != actual:
         detail = f"SHA-256(ballots.txt) is {actual}, proof says {published!r}"
         return Check("ballot_digest", False, detail)
@@ -244,7 +245,7 @@ def _winner_key(winner: object) -> tuple[object, ...]:
     return tuple((type(winner.get(f)).__name__, winner.get(f)) for f in _WINNER_FIELDS)
 
 
-def _check_winners(proof: Mapping[str, Any], ids: list[int]) -> Check:
+def _check_winners(proof: Mapping[str, Any], ballots: fairness.BallotsTxt) -> Check:
     beacon = proof.get("beacon")
     prizes = proof.get("prizes")
     if not isinstance(prizes, list) or not all(isinstance(p, Mapping) for p in prizes):
@@ -261,14 +262,14 @@ def _check_winners(proof: Mapping[str, Any], ids: list[int]) -> Check:
         date=proof["date"],
         ballot_digest=proof["ballot_digest"],
         beacon=beacon["randomness"] if isinstance(beacon, Mapping) else "",
-        ballot_count=len(ids),
+        ballot_count=ballots.count,
         slots=slots,
     )
     expected = [
         {
             "slot": p.slot,
             "prize_rank": p.prize_rank,
-            "ballot_id": ids[p.index],
+            "ballot_id": ballots.id_at(p.index),
             "index": p.index,
             "counter": p.counter,
         }
@@ -299,21 +300,37 @@ def verify_proof(
     For a beacon draw, pass the chain's `/info` as `chain_info` to also check that the round
     used is the planned one, due at least 30 s after closes_at (fetch_and_verify does).
     """
+    return _verify(
+        proof,
+        fairness.read_ballots_txt(ballots),
+        expected_commitment=expected_commitment,
+        expected_date=expected_date,
+        chain_info=chain_info,
+    )
+
+
+def _verify(
+    proof: Mapping[str, Any],
+    ballots: fairness.BallotsTxt,
+    *,
+    expected_commitment: str | None,
+    expected_date: str | None,
+    chain_info: Mapping[str, Any] | None,
+) -> list[Check]:
     if not isinstance(proof, Mapping):
         proof = {}
     checks = [_check_algorithm(proof), _check_date(proof, expected_date), _check_status(proof)]
     checks.append(_check_seed(proof))
     blocked = _blocked(checks, "commitment", "date", "seed")
     checks.append(blocked or _check_commitment(proof, expected_commitment))
-    canonical, ids = _check_canonical(ballots)
-    checks.append(canonical)
+    checks.append(_check_canonical(ballots))
     checks.append(_check_ballot_count(proof, ballots))
     checks.append(_check_ballot_digest(proof, ballots))
     checks.append(check_beacon(proof.get("beacon")))
     if chain_info is not None and isinstance(proof.get("beacon"), Mapping):
         checks.append(check_beacon_round(proof, chain_info))
     blocked = _blocked(checks, "winners", *_WINNERS_NEED)
-    checks.append(blocked or _check_winners(proof, ids or []))
+    checks.append(blocked or _check_winners(proof, ballots))
     return checks
 
 
@@ -331,18 +348,36 @@ class _FetchError(Exception):
     pass
 
 
-def _get(url: str, timeout: float) -> bytes:
+@contextlib.contextmanager
+def _response(url: str, timeout: float) -> Iterator[http.client.HTTPResponse]:
+    """The open response to GET ``url``; any HTTP or network error, also while reading, as _FetchError."""
     # fetch_and_verify only builds http(s) URLs, so no file: or custom scheme gets here.
     request = urllib.request.Request(url, headers={"User-Agent": "lottery-verify/1"})  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            body: bytes = response.read()
-            return body
+            yield response
     except urllib.error.HTTPError as exc:
         raise _FetchError(f"GET {url}: HTTP {exc.code} {_problem_code(exc) or exc.reason}") from exc
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         raise _FetchError(f"GET {url}: {reason}") from exc
+
+
+def _get(url: str, timeout: float) -> bytes:
+    with _response(url, timeout) as response:
+        body: bytes = response.read()
+    return body
+
+
+def _get_ballots(url: str, timeout: float) -> fairness.BallotsTxt:
+    """Download ballots.txt, hashing and checking each piece as it arrives instead of after."""
+    reader = fairness.BallotsTxtReader()
+    with _response(url, timeout) as response:
+        while chunk := response.read1(_READ_SIZE):
+            reader.feed(chunk)
+        if response.length:  # read1() ends quietly where a Content-Length body is cut short
+            raise _FetchError(f"GET {url}: connection closed {response.length} bytes before the end")
+    return reader.close()
 
 
 def _problem_code(exc: urllib.error.HTTPError) -> str | None:
@@ -371,7 +406,7 @@ def fetch_and_verify(
     draw_url = f"{base_url.rstrip('/')}/api/v1/draws/{date}"
     try:
         proof = json.loads(_get(f"{draw_url}/proof", timeout))
-        ballots = _get(f"{draw_url}/ballots.txt", timeout)
+        ballots = _get_ballots(f"{draw_url}/ballots.txt", timeout)
     except _FetchError as exc:
         return [Check("fetch", False, str(exc))]
     except ValueError:
@@ -390,7 +425,7 @@ def fetch_and_verify(
             return [Check("fetch", False, f"beacon chain info: {exc}")]
         if not isinstance(chain_info, dict):
             return [Check("fetch", False, f"GET {info_url}: not a JSON object")]
-    checks = verify_proof(
+    checks = _verify(
         proof,
         ballots,
         expected_commitment=expected_commitment,
@@ -409,7 +444,7 @@ def fetch_and_verify(
             except (_FetchError, ValueError):
                 previous = None
         checks.append(check_beacon_signature(beacon, chain_info, previous_signature=previous))
-    checks.extend(check_ballot_listed(ballots, ballot_id) for ballot_id in ballot_ids)
+    checks.extend(check_ballot_listed(ballots.data, ballot_id) for ballot_id in ballot_ids)
     return checks
 
 

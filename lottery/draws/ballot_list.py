@@ -38,9 +38,13 @@ def _page(cursor, draw_id: int, after: int) -> tuple[int, int, bytes]:  # type: 
     """(count, last id, "id\\n"... bytes) of the next page of ids after `after`."""
     table = Ballot._meta.db_table
     if connection.vendor == "postgresql":
+        # ARRAY(subquery) keeps the index scan's order, so no second sort: an aggregate's own
+        # ORDER BY (string_agg(... ORDER BY id)) sorted every page again and took 2-3x as long.
+        # OFFSET 0 keeps the planner from inlining `a` and so running the scan once per use.
         cursor.execute(
-            f"SELECT count(*), max(id), string_agg(id::text, E'\\n' ORDER BY id) FROM "  # noqa: S608
-            f"(SELECT id FROM {table} WHERE draw_id = %s AND id > %s ORDER BY id LIMIT %s) page",
+            "SELECT cardinality(a), a[cardinality(a)], array_to_string(a, E'\\n') FROM "  # noqa: S608
+            f"(SELECT ARRAY(SELECT id FROM {table} WHERE draw_id = %s AND id > %s ORDER BY id LIMIT %s) a "
+            "OFFSET 0) page",
             [draw_id, after, PAGE_SIZE],
         )
         count, last, text = cursor.fetchone()
