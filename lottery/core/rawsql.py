@@ -11,10 +11,17 @@ from django.db.models import Model
 M = TypeVar("M", bound=Model)
 
 
+Convert = Callable[[Any], Any]
+
+
 @functools.cache
-def _converter(model: type[Model], name: str, vendor: str) -> Callable[[Any], Any]:
+def _converter(model: type[Model], name: str, vendor: str) -> Convert | None:
+    """The backend's conversion of one column's raw value as the ORM applies it, or None
+    where there is none (most columns on PostgreSQL; SQLite returns datetimes as text)."""
     column = model._meta.get_field(name).get_col(model._meta.db_table)  # type: ignore[union-attr]
     steps = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+    if not steps:
+        return None
 
     def convert(value: Any) -> Any:
         for step in steps:
@@ -25,14 +32,20 @@ def _converter(model: type[Model], name: str, vendor: str) -> Callable[[Any], An
 
 
 def from_db(model: type[Model], name: str, raw: Any) -> Any:
-    """One column's raw value as the ORM would give it (SQLite returns dates and datetimes
-    as text, for one; PostgreSQL needs no conversion for most columns)."""
-    return _converter(model, name, connection.vendor)(raw)
+    """One column's raw value as the ORM would give it."""
+    convert = _converter(model, name, connection.vendor)
+    return raw if convert is None else convert(raw)
 
 
 @functools.cache
 def concrete_attnames(model: type[Model]) -> tuple[str, ...]:
     return tuple(field.attname for field in model._meta.concrete_fields)
+
+
+@functools.cache
+def _row_converters(model: type[Model], vendor: str) -> tuple[tuple[int, Convert], ...]:
+    found = ((i, _converter(model, name, vendor)) for i, name in enumerate(concrete_attnames(model)))
+    return tuple((i, convert) for i, convert in found if convert is not None)
 
 
 def columns(model: type[Model], alias: str) -> str:
@@ -42,9 +55,10 @@ def columns(model: type[Model], alias: str) -> str:
 
 def model_from_row(model: type[M], row: Sequence[Any]) -> M:
     """A model instance, as loaded by the ORM, from the values of `columns(model, …)`."""
-    names = concrete_attnames(model)
-    values = [from_db(model, name, raw) for name, raw in zip(names, row, strict=True)]
-    return model.from_db(DEFAULT_DB_ALIAS, names, values)  # type: ignore[return-value]
+    values = list(row)
+    for i, convert in _row_converters(model, connection.vendor):
+        values[i] = convert(values[i])
+    return model.from_db(DEFAULT_DB_ALIAS, concrete_attnames(model), values)  # type: ignore[return-value]
 
 
 def adapt_moment(value: Any) -> Any:
