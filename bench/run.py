@@ -1111,15 +1111,21 @@ def run_verify(lottery: str, base: str, draw: dict[str, Any]) -> dict[str, Any]:
     return {"ballots": draw["ballots"], "date": draw["date"], "seconds": seconds, "ok": ok}
 
 
+def gunicorn_settings(env: dict[str, str]) -> dict[str, Any]:
+    """The settings `lottery web` runs with: config/gunicorn.py read in the service's environment."""
+    probe = (
+        "import json, config.gunicorn as g; print(json.dumps({k: getattr(g, k) for k in "
+        "('workers', 'threads', 'worker_class', 'bind', 'max_requests', 'keepalive')}))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return dict(json.loads(completed.stdout))
+
+
 def stack_settings(env: dict[str, str], plan: Plan, port: int) -> dict[str, Any]:
-    cpus = os.cpu_count() or 1
     return {
-        "gunicorn": {
-            "workers": int(env.get("GUNICORN_WORKERS") or cpus * 2 + 1),
-            "threads": int(env.get("GUNICORN_THREADS") or 4),
-            "worker_class": "gthread",
-            "bind": f"127.0.0.1:{port}",
-        },
+        "gunicorn": gunicorn_settings(env),
         "plan": dict(plan.__dict__),
         "wrk_timeout": WRK_TIMEOUT,
         "lottery_env": env["LOTTERY_ENV"],
