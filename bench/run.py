@@ -751,6 +751,12 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             for c in closes
         ]
 
+        # The fills above wrote gigabytes of WAL and dirty pages; without a checkpoint now,
+        # PostgreSQL writes them back during the workloads below, and a purchase's COMMIT
+        # (an fsync of its WAL) waited up to a second behind that I/O (seen in the
+        # server's log as 130-1,170 ms COMMITs of bulk purchases right after a 10M fill).
+        db_execute(database_url, "CHECKPOINT")
+
         # The production processes.
         flush_redis(args.redis_url)
         stack.smtp = SmtpSink()
@@ -1260,12 +1266,14 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             big_result["rps"] >= FLOOR_SHARE_READ * floor and big_result["errors"] == 0,
             round(big_result["rps"] / floor, 3),
         )
-        size_flat = abs(big_result["bytes"] - small_result["bytes"]) <= max(16, 0.01 * small_result["bytes"])
+        # Only the numbers' digits may differ (winners' ids and indexes, the ballot count:
+        # a few bytes per factor of 10 in N); anything that listed ballots would grow 1000×.
+        size_flat = abs(big_result["bytes"] - small_result["bytes"]) <= 0.05 * small_result["bytes"]
         time_flat = big_result["rps"] >= 0.8 * small_result["rps"]
         add(
             f"  same, {small['ballots']:,} ballots (size, time independent of N)",
             f"{rate(small_result)}, {small_result['bytes']:,} B",
-            "bytes within 1 %, req/s of the big draw >= 80 % of the small one's",
+            "bytes within 5 % (digits), req/s of the big draw >= 80 % of the small one's",
             size_flat and time_flat,
             round(small_result["rps"] / floor, 3),
         )
