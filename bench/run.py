@@ -1267,7 +1267,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             round(big_result["rps"] / floor, 3),
         )
         # Only the numbers' digits may differ (winners' ids and indexes, the ballot count:
-        # a few bytes per factor of 10 in N); anything that listed ballots would grow 1000×.
+        # a few bytes per factor of 10 in N); anything that listed ballots would grow a thousandfold.
         size_flat = abs(big_result["bytes"] - small_result["bytes"]) <= 0.05 * small_result["bytes"]
         time_flat = big_result["rps"] >= 0.8 * small_result["rps"]
         add(
