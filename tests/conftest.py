@@ -5,6 +5,7 @@ from django.core import mail
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from lottery.core.immutable import forget_all
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 
@@ -12,8 +13,10 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory
 def _fresh_cache():
     """Rate-limit counters and cached pages must not leak between tests."""
     cache.clear()
+    forget_all()
     yield
     cache.clear()
+    forget_all()
 
 
 @pytest.fixture

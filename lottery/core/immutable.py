@@ -47,21 +47,30 @@ def is_immutable(response: HttpResponseBase) -> bool:
     return "immutable" in response.get("Cache-Control", "")
 
 
+# One store per process, shared by every handler in it.
+_kept: OrderedDict[str, "_Kept"] = OrderedDict()
+_lock = threading.Lock()
+
+
+def forget_all() -> None:
+    """Drop every kept response: for tests, whose databases start again with the same dates."""
+    with _lock:
+        _kept.clear()
+
+
 class ImmutableResponseMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
-        self._kept: OrderedDict[str, _Kept] = OrderedDict()
-        self._lock = threading.Lock()
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.method != "GET" or request.META.get("QUERY_STRING"):
             return self.get_response(request)
         key = request.path
-        kept = self._kept.get(key)
+        kept = _kept.get(key)
         if kept is not None and self._may_answer(request):
-            with self._lock:
-                if key in self._kept:
-                    self._kept.move_to_end(key)
+            with _lock:
+                if key in _kept:
+                    _kept.move_to_end(key)
             return self._answer(request, kept)
         response = self.get_response(request)
         if response.status_code == 200 and is_immutable(response) and not response.streaming:
@@ -96,8 +105,8 @@ class ImmutableResponseMiddleware:
             headers=headers,
             etag=response.get("ETag"),
         )
-        with self._lock:
-            self._kept[key] = kept
-            self._kept.move_to_end(key)
-            while len(self._kept) > MAX_ENTRIES:
-                self._kept.popitem(last=False)
+        with _lock:
+            _kept[key] = kept
+            _kept.move_to_end(key)
+            while len(_kept) > MAX_ENTRIES:
+                _kept.popitem(last=False)
