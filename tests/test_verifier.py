@@ -1,10 +1,9 @@
 import copy
 import hashlib
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from hypothesis import strategies as st
 
 from lottery import fairness, verifier
 from lottery.verifier import Check, check_beacon, verify_proof
+from tests.loopback_http import serving
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "fairness-vectors.json").read_text())
 TYPICAL = next(c for c in VECTORS["cases"] if c["name"] == "typical")
@@ -374,15 +374,8 @@ def site() -> Iterator[tuple[Site, str]]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield routes, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(Handler) as base:
+        yield routes, base
 
 
 def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:

@@ -3,14 +3,14 @@
 import copy
 import json
 import socket
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from lottery import fairness, verifier
+from tests.loopback_http import serving
 from tests.test_verifier import CHECK_NAMES, TYPICAL, proof_from_vector, reorder_ballots
 
 Body = Callable[[BaseHTTPRequestHandler], None]
@@ -59,15 +59,8 @@ def service() -> Iterator[tuple[dict[str, Body], str]]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield routes, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(Handler) as base:
+        yield routes, base
 
 
 def publish(routes: dict[str, Body], proof: dict[str, Any], ballots: Body) -> None:
