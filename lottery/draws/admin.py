@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from lottery.core.admin import ReadOnlyAdmin
+from lottery.core.admin import ReadOnlyAdmin, SecretFieldsAdmin
 
 from . import services
 from .models import Ballot, Draw, DrawType, PrizeTier, Winner
@@ -15,7 +15,7 @@ class PrizeTierInline(admin.TabularInline):
 
 
 @admin.register(DrawType)
-class DrawTypeAdmin(admin.ModelAdmin):
+class DrawTypeAdmin(SecretFieldsAdmin):
     list_display = ["name", "schedule", "weekday", "month", "day", "priority", "active"]
     list_filter = ["schedule", "active"]
     inlines = [PrizeTierInline]
@@ -39,7 +39,6 @@ class DrawAdmin(ReadOnlyAdmin):
     list_display = ["date", "type_name", "status", "closes_at", "closed_at", "ballot_count"]
     list_filter = ["status", "type_name"]
     date_hierarchy = "date"
-    exclude = ["seed"]
     readonly_fields = [
         "date",
         "draw_type",
@@ -67,10 +66,16 @@ class DrawAdmin(ReadOnlyAdmin):
     def revealed_seed(self, draw: Draw) -> str:
         return draw.revealed_seed or "secret until the winners are drawn"
 
-    @admin.action(description="Close selected draws now (freezes ballots and draws winners)")
+    def has_close_permission(self, request: HttpRequest) -> bool:
+        # Nobody edits a draw here; closing one by hand is what the change permission grants.
+        return request.user.has_perm("draws.change_draw")
+
+    @admin.action(
+        description="Close selected draws now (freezes ballots and draws winners)", permissions=["close"]
+    )
     def close_now(self, request: HttpRequest, queryset: QuerySet[Draw]) -> None:
         for draw in queryset:
-            services.draw_close(draw_id=draw.pk, now=timezone.now(), actor=request.user, manual=True)  # type: ignore[arg-type]
+            services.draw_close(draw_id=draw.pk, clock=timezone.now, actor=request.user, manual=True)  # type: ignore[arg-type]
         self.message_user(request, f"Closed {queryset.count()} draw(s).", messages.SUCCESS)
 
 
