@@ -1,4 +1,4 @@
-"""Accounts API (API.md, "Accounts"): thin views over accounts.services."""
+"""Accounts API (docs/api.md, "Accounts"): thin views over accounts.services."""
 
 from django.conf import settings
 from django.contrib.auth import login, logout, update_session_auth_hash
@@ -211,6 +211,7 @@ class MeApi(APIView):
 
 class PasswordChangeApi(APIView):
     permission_classes = (IsAuthenticated,)
+    throttle_classes = (throttles.PasswordCheckAccountThrottle,)
 
     class InputSerializer(serializers.Serializer):
         current_password = PasswordField()
@@ -225,15 +226,17 @@ class PasswordChangeApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        keep = request.auth if isinstance(request.auth, AuthToken) else None
-        services.user_password_change(
+        # The token or the session that made the change is the one that stays signed in.
+        token = request.auth if isinstance(request.auth, AuthToken) else None
+        user = services.user_password_change(
             user=request.user,  # type: ignore[arg-type]
             current_password=serializer.validated_data["current_password"],
             new_password=serializer.validated_data["new_password"],
-            keep_token=keep,
+            keep_token=token,
+            keep_session_key=None if token else request.session.session_key,
         )
-        if keep is None:
-            update_session_auth_hash(request._request, request.user)  # type: ignore[arg-type]
+        if token is None:
+            update_session_auth_hash(request._request, user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

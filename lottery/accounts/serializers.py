@@ -21,7 +21,7 @@ def validate_iban(value: str) -> str:
 class UserSerializer(serializers.ModelSerializer[User]):
     email_verified = serializers.BooleanField(read_only=True)
     banned = serializers.BooleanField(read_only=True)
-    date_joined = UTCDateTimeField(read_only=True)  # API.md: datetimes in UTC, not the lottery's zone
+    date_joined = UTCDateTimeField(read_only=True)  # docs/api.md: datetimes in UTC, not the lottery's zone
 
     class Meta:
         model = User

@@ -1,13 +1,12 @@
 """Account rules: sign-up without enumeration, verification, sign-in, passwords, bans."""
 
+import secrets
 import uuid
 from datetime import datetime
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from knox.models import AuthToken
 
@@ -16,8 +15,9 @@ from lottery.core.errors import InvalidToken, ValidationFailed
 from lottery.core.outbox import outbox_enqueue
 
 from . import tokens
+from .credentials import password_validate, security_notice_send, user_credentials_replace, user_password_set
 from .errors import AccountBanned, EmailNotVerified, InvalidCredentials, WrongCurrentPassword
-from .models import User, normalize_email
+from .models import SignupAttempt, User, normalize_email
 from .urls_public import forgot_password_url, reset_password_url, signin_url, verify_email_url
 
 
@@ -26,67 +26,88 @@ def _event_key(kind: str, user: User) -> str:
     return f"{kind}:{user.pk}:{uuid.uuid4().hex}"
 
 
-def _password_errors(password: str, user: User, field: str = "password") -> None:
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise ValidationFailed({field: list(exc.messages)}) from exc
-
-
-def _send_verification(user: User) -> None:
+def _send_verification(user: User, *, restarted: bool = False) -> None:
     outbox_enqueue(
         key=_event_key("verify-email", user),
         to=user.email,
         template="verify_email",
-        context={"name": user.name, "link": verify_email_url(tokens.email_verification_token(user))},
+        context={
+            "name": user.name,
+            "link": verify_email_url(tokens.email_verification_token(user)),
+            "restarted": restarted,
+        },
     )
 
 
+def _signup_attempt_start(*, user: User, password_hash: str, name: str) -> None:
+    """This sign-up replaces any earlier one of the address: only its link will verify."""
+    SignupAttempt.objects.update_or_create(
+        user=user,
+        defaults={
+            "password": password_hash,
+            "name": name,
+            "key": secrets.token_urlsafe(24),
+            "created_at": timezone.now(),
+        },
+    )
+
+
+def _user_create_or_lock(*, email: str, name: str, password_hash: str) -> tuple[User, bool]:
+    """The new account, or — when a concurrent sign-up of the address won — that one, locked."""
+    try:
+        with transaction.atomic():
+            return User.objects.create(email=email, name=name, password=password_hash), True
+    except IntegrityError:
+        return User.objects.select_for_update().get(email=email), False
+
+
 def user_signup(*, email: str, password: str, name: str) -> None:
-    """Register, or mail the existing owner: the caller sees the same outcome either way."""
+    """Register, restart an unverified sign-up, or mail the verified owner: the caller sees
+    the same outcome whichever ran."""
     email = normalize_email(email)
-    candidate = User(email=email, name=name)
-    _password_errors(password, candidate)
-    # Hash in both branches so the response time does not tell which one ran.
+    password_validate(password=password, user=User(email=email, name=name))
+    # Hash in every branch so the response time does not tell which one ran.
     password_hash = make_password(password)
     with transaction.atomic():
-        existing = User.objects.filter(email=email).first()
-        if existing is not None:
-            verify_link = (
-                None
-                if existing.email_verified
-                else verify_email_url(tokens.email_verification_token(existing))
-            )
+        user = User.objects.select_for_update().filter(email=email).first()
+        created = False
+        if user is None:
+            user, created = _user_create_or_lock(email=email, name=name, password_hash=password_hash)
+        if user.email_verified:
             outbox_enqueue(
-                key=_event_key("signup-existing", existing),
-                to=existing.email,
+                key=_event_key("signup-existing", user),
+                to=user.email,
                 template="already_registered",
                 context={
-                    "name": existing.name,
+                    "name": user.name,
                     "signin_link": signin_url(),
                     "forgot_link": forgot_password_url(),
-                    "verify_link": verify_link,
                 },
             )
             return
-        candidate.password = password_hash
-        candidate.save()
-        _send_verification(candidate)
+        _signup_attempt_start(user=user, password_hash=password_hash, name=name)
+        _send_verification(user, restarted=not created)
 
 
-def user_verify_email(*, token: str, now: datetime | None = None) -> User:
+def user_verify_email(*, token: str) -> User:
+    """Verify the address with the latest sign-up's password and name (pre-account-hijacking:
+    an earlier sign-up's password, sessions and tokens stop working)."""
     with transaction.atomic():
         user = tokens.email_verification_user(token)
         if user is None:
             raise InvalidToken()
-        # Claim by conditional update: of two concurrent uses of one token, one wins.
-        claimed = User.objects.filter(pk=user.pk, email_verified_at__isnull=True).update(
-            email_verified_at=now or timezone.now()
-        )
-        if not claimed:
+        user = User.objects.select_for_update().get(pk=user.pk)
+        # Re-checked under the lock: single use, and still the latest sign-up's link.
+        if tokens.email_verification_user(token) is None:
             raise InvalidToken()
-    user.refresh_from_db()
-    return user
+        attempt = SignupAttempt.objects.filter(user_id=user.pk).first()
+        return user_credentials_replace(
+            user=user,
+            password_hash=attempt.password if attempt else user.password,
+            name=attempt.name if attempt else None,
+            mailbox_proven=True,
+            actor=user,
+        )
 
 
 def user_resend_verification(*, email: str) -> None:
@@ -136,7 +157,8 @@ def user_password_forgot(*, email: str) -> None:
 
 
 def user_password_reset(*, token: str, password: str) -> User:
-    """Set a new password and sign the user out everywhere (tokens deleted, sessions void)."""
+    """Set a new password and sign the user out everywhere. Whoever reads the mailbox owns
+    the address, so a reset also verifies it (and drops what an unverified account held)."""
     with transaction.atomic():
         user = tokens.password_reset_user(token)
         if user is None:
@@ -144,43 +166,53 @@ def user_password_reset(*, token: str, password: str) -> User:
         user = User.objects.select_for_update().get(pk=user.pk)
         if not tokens.password_reset_user(token):  # re-check under the lock: single use
             raise InvalidToken()
-        _password_errors(password, user)
-        user.set_password(password)
-        # Whoever can read the mailbox owns the address: a reset also proves it.
-        if user.email_verified_at is None:
-            user.email_verified_at = timezone.now()
-        user.save(update_fields=["password", "email_verified_at"])
-        # Sessions die with the old password hash (Django checks it on every request).
-        AuthToken.objects.filter(user=user).delete()
-    return user
+        return user_password_set(user=user, password=password, actor=user, mailbox_proven=True)
 
 
 def user_password_change(
-    *, user: User, current_password: str, new_password: str, keep_token: AuthToken | None = None
-) -> None:
-    """Change the password; every other bearer token is revoked."""
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    keep_session_key: str | None = None,
+    keep_token: AuthToken | None = None,
+) -> User:
+    """Change the password; every other session and bearer token is revoked."""
     if not user.check_password(current_password):
         raise WrongCurrentPassword()
-    _password_errors(new_password, user, field="new_password")
-    with transaction.atomic():
-        user.set_password(new_password)
-        user.save(update_fields=["password"])
-        others = AuthToken.objects.filter(user=user)
-        if keep_token is not None:
-            others = others.exclude(pk=keep_token.pk)
-        others.delete()
+    try:
+        return user_password_set(
+            user=user,
+            password=new_password,
+            actor=user,
+            keep_session_key=keep_session_key,
+            keep_token=keep_token,
+        )
+    except ValidationFailed as exc:
+        raise ValidationFailed({"new_password": exc.errors["password"]}) from exc
 
 
 def user_update_profile(*, user: User, name: str | None = None, bank_account: str | None = None) -> User:
+    """Rename, or set/clear the prize IBAN (the owner is mailed about a new bank account)."""
     fields = []
     if name is not None:
         user.name = name
         fields.append("name")
-    if bank_account is not None:
+    bank_account_changed = False
+    if bank_account is not None and bank_account != user.bank_account:
+        bank_account_changed = True
         user.bank_account = bank_account
         fields.append("bank_account")
-    if fields:
-        user.save(update_fields=fields)
+    with transaction.atomic():
+        if fields:
+            user.save(update_fields=fields)
+        if bank_account_changed:
+            audit_log(
+                action="user.bank_account_changed", obj=user, actor=user, data={"set": bool(bank_account)}
+            )
+            security_notice_send(
+                user=user, notice="bank_account_changed", context={"iban_end": user.bank_account[-4:]}
+            )
     return user
 
 

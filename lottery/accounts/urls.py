@@ -12,6 +12,6 @@ urlpatterns = [
     path("auth/password/reset", api.PasswordResetApi.as_view()),
     path("me", api.MeApi.as_view()),
     path("me/password", api.PasswordChangeApi.as_view()),
-    path("users/<int:user_id>/ban", api.UserBanApi.as_view()),
-    path("users/<int:user_id>/unban", api.UserUnbanApi.as_view()),
+    path("users/<dbid:user_id>/ban", api.UserBanApi.as_view()),
+    path("users/<dbid:user_id>/unban", api.UserUnbanApi.as_view()),
 ]

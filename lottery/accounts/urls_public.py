@@ -1,4 +1,4 @@
-"""Absolute links put into e-mails: stable page URLs (API.md, "Pages")."""
+"""Absolute links put into e-mails: stable page URLs (docs/api.md)."""
 
 from django.conf import settings
 

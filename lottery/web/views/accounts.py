@@ -170,20 +170,22 @@ def profile(request: HttpRequest) -> HttpResponse:
                 return redirect("web:profile")
     elif request.method == "POST" and action == "password":
         password_form = forms.PasswordChangeForm(request.POST)
-        if password_form.is_valid():
+        limited = _limited(request, password_form, accounts_api.PasswordChangeApi, {"email": user.email})  # type: ignore[union-attr]
+        if not limited and password_form.is_valid():
             data = password_form.cleaned_data
             try:
-                services.user_password_change(
+                changed = services.user_password_change(
                     user=user,  # type: ignore[arg-type]
                     current_password=data["current_password"],
                     new_password=data["new_password"],
+                    keep_session_key=request.session.session_key,
                 )
             except InvalidCredentials as exc:
                 password_form.add_error("current_password", exc.detail)
             except DomainError as exc:
                 password_form.add_service_error(exc)
             else:
-                update_session_auth_hash(request, user)  # type: ignore[arg-type]
+                update_session_auth_hash(request, changed)
                 messages.success(request, "Your password is changed. Other devices were signed out.")
                 return redirect("web:profile")
     elif request.method == "POST":
