@@ -1,4 +1,4 @@
-"""Verifiable draws, algorithm ``lottery-draw-v1`` (docs: FAIRNESS.md).
+"""Verifiable draws, algorithm ``lottery-draw-v1`` (specified in docs/fairness.md).
 
 Standard library only, so anyone can audit or re-implement it; no Django import.
 """

@@ -1,6 +1,11 @@
-"""Check a published draw against FAIRNESS.md ("Verifying"), trusting nothing but the data.
+"""Check a published draw against docs/fairness.md ("Verifying"), trusting nothing but the data.
 
-Standard library only, so it runs anywhere: ``lottery verify DATE --url BASE_URL``.
+Standard library only, so it runs anywhere: ``lottery verify DATE --url BASE_URL``. A beacon
+round is trusted only on a chain the verifier already trusts (lottery/beacon_chains.py, or one
+named with ``--trust-chain``), and its BLS signature is checked with py_ecc when installed;
+without it the beacon check fails as "not verified". The service's answers are hostile input:
+every download is bounded in size, all of them share one deadline, and every failure is a
+failed check with its name (docs/beacon.md).
 """
 
 from __future__ import annotations
@@ -12,15 +17,18 @@ import hashlib
 import http.client
 import json
 import re
+import socket
 import sys
-import urllib.error
+import threading
+import time
 import urllib.parse
-import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, TypeGuard
 
-from lottery import fairness
+from lottery import beacon_chains, fairness
+from lottery.beacon_chains import SignatureUnverifiable, TrustedChain
 from lottery.fairness import BEACON_DELAY_SECONDS, beacon_planned_round, beacon_round_due
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -32,6 +40,16 @@ _WINNERS_NEED = ("date", "seed", "ballots_canonical", "ballot_digest", "beacon")
 _MAX_SLOTS = 1_000_000
 # Largest piece of a response read at once: what the socket has, so work overlaps the transfer.
 _READ_SIZE = 1 << 20
+# A proof is a few KiB; a drand round's JSON well under one.
+_MAX_PROOF_BYTES = 64 * 1024
+_MAX_ROUND_BYTES = 16 * 1024
+# ballots.txt: a line is at most 19 digits (a 64-bit id) and a newline, about 12 in practice.
+_MAX_BALLOT_LINE = 20
+_BALLOTS_SLACK = 1024
+_MAX_BALLOTS = 20_000_000
+# Deeper than any proof (proof > winners > winner is 3): refused before any check walks it.
+_MAX_JSON_DEPTH = 16
+DEFAULT_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +82,7 @@ def _blocked(checks: Sequence[Check], name: str, *needs: str) -> Check | None:
     return Check(name, False, f"not checked: {', '.join(failed)} failed")
 
 
-# --- the checks, in FAIRNESS.md order ----------------------------------------
+# --- the checks, in docs/fairness.md order -------------------------------------------
 
 
 def _check_algorithm(proof: Mapping[str, Any]) -> Check:
@@ -136,107 +154,109 @@ def _check_ballot_digest(proof: Mapping[str, Any], ballots: fairness.BallotsTxt)
     return Check("ballot_digest", True, actual)
 
 
-def check_beacon(beacon: object, *, planned_round: int | None = None) -> Check:
+def _trusted_chain(beacon: Mapping[str, Any], trusted: Mapping[str, TrustedChain]) -> TrustedChain | None:
+    chain = beacon.get("chain")
+    return trusted.get(chain) if isinstance(chain, str) else None
+
+
+def check_beacon(
+    beacon: object,
+    *,
+    trusted: Mapping[str, TrustedChain] | None = None,
+    previous_signature: str | None = None,
+    previous_signature_problem: str = "none was given",
+) -> Check:
     """Check the proof's ``beacon`` object (null means the draw used no beacon).
 
-    Checked: fields present, ``randomness == SHA-256(signature)`` and, when known,
-    ``round == planned_round``. Not yet checked: the BLS signature against the
-    chain's public key, and that the round is due at least 30 s after ``closes_at``
-    (both need the chain's ``/info``); extend here.
+    The round must be on a chain in ``trusted`` (default: the shipped chains), its randomness
+    SHA-256 of its signature, and the signature valid under that chain's public key; a
+    signature that cannot be checked fails too. A chained scheme also signs the previous
+    round's signature: pass it as ``previous_signature`` (any relay's answer will do, the
+    trusted key decides), or say in ``previous_signature_problem`` why there is none.
     """
     if beacon is None:
         return Check("beacon", True, "no beacon")
     if not isinstance(beacon, Mapping):
         return Check("beacon", False, f"beacon must be null or an object, got {beacon!r}")
-    source, chain, round_, signature, randomness = (
+    trusted = beacon_chains.trusted_chains() if trusted is None else trusted
+    source, chain_hash, round_, signature, randomness = (
         beacon.get(key) for key in ("source", "chain", "round", "signature", "randomness")
     )
     if not isinstance(source, str) or not source:
         return Check("beacon", False, "beacon source missing")
-    if not isinstance(chain, str) or not _HEX.fullmatch(chain):
+    if not isinstance(chain_hash, str) or not _HEX.fullmatch(chain_hash):
         return Check("beacon", False, "beacon chain hash missing or not lowercase hex")
-    if not _is_int(round_) or round_ < 1:
-        return Check("beacon", False, f"beacon round must be a positive integer: {round_!r}")
-    if planned_round is not None and round_ != planned_round:
-        return Check("beacon", False, f"round {round_} used, round {planned_round} was planned")
+    if not _is_int(round_) or not 1 <= round_ < 2**64:
+        return Check("beacon", False, f"beacon round must be a positive 64-bit integer: {round_!r}")
     if not isinstance(signature, str) or not _HEX.fullmatch(signature):
         return Check("beacon", False, "beacon signature missing or not lowercase hex")
     if not isinstance(randomness, str) or not _HEX64.fullmatch(randomness):
         return Check("beacon", False, "beacon randomness missing or not 64 lowercase hex digits")
+    chain = trusted.get(chain_hash)
+    if chain is None:
+        detail = (
+            f"chain {chain_hash} not trusted: the operator names it, but only a chain the verifier "
+            "already trusts can vouch for a round (see --trust-chain)"
+        )
+        return Check("beacon", False, detail)
     if hashlib.sha256(bytes.fromhex(signature)).hexdigest() != randomness:
         return Check("beacon", False, f"round {round_}: randomness is not SHA-256 of signature")
-    return Check("beacon", True, f"round {round_} of {source}: randomness is SHA-256 of signature")
-
-
-def check_beacon_round(proof: Mapping[str, Any], chain_info: Mapping[str, Any]) -> Check:
-    """The round is the one planned from closes_at and the chain's timing (FAIRNESS.md)."""
-    beacon = proof.get("beacon")
+    previous = None
+    if chain.chained and previous_signature is not None and _HEX.fullmatch(previous_signature):
+        previous = bytes.fromhex(previous_signature)
     try:
-        genesis, period = int(chain_info["genesis_time"]), int(chain_info["period"])
-        closes_at = datetime.datetime.fromisoformat(str(proof["closes_at"]).replace("Z", "+00:00"))
-        used = int(beacon["round"]) if isinstance(beacon, Mapping) else 0
-        planned = beacon_planned_round(
-            genesis_time=genesis, period=period, closes_at=int(closes_at.timestamp())
+        valid = beacon_chains.signature_valid(
+            chain, round_number=round_, signature=bytes.fromhex(signature), previous_signature=previous
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        return Check("beacon_round", False, f"cannot compute the planned round: {exc}")
-    chain = chain_info.get("hash")
-    if isinstance(beacon, Mapping) and chain is not None and chain != beacon.get("chain"):
-        return Check("beacon_round", False, f"chain info is for {chain}, proof names {beacon.get('chain')}")
-    due = beacon_round_due(genesis_time=genesis, period=period, round_number=used)
+    except SignatureUnverifiable as exc:
+        problem = f" ({previous_signature_problem})" if chain.chained and previous is None else ""
+        return Check("beacon", False, f"round {round_}: signature not verified: {exc}{problem}")
+    if not valid:
+        detail = f"round {round_}: BLS signature does NOT verify against the public key of chain {chain.name}"
+        return Check("beacon", False, detail)
+    detail = (
+        f"round {round_} of chain {chain.name} ({chain.scheme}): BLS signature verified against its "
+        "trusted public key, randomness is SHA-256 of it"
+    )
+    return Check("beacon", True, detail)
+
+
+def check_beacon_round(
+    proof: Mapping[str, Any], *, trusted: Mapping[str, TrustedChain] | None = None
+) -> Check:
+    """The round is the first due at least 30 s after closes_at, by the TRUSTED chain's timing."""
+    beacon = proof.get("beacon")
+    if beacon is None:
+        return Check("beacon_round", True, "no beacon")
+    if not isinstance(beacon, Mapping):
+        return Check("beacon_round", False, "not checked: no beacon object")
+    chain = _trusted_chain(beacon, beacon_chains.trusted_chains() if trusted is None else trusted)
+    if chain is None:
+        return Check("beacon_round", False, "not checked: the beacon's chain is not trusted")
+    used, closes_at_text = beacon.get("round"), proof.get("closes_at")
+    if not _is_int(used):
+        return Check("beacon_round", False, f"not checked: beacon round is {used!r}")
+    closes_at = None
+    if isinstance(closes_at_text, str):
+        with contextlib.suppress(ValueError):
+            closes_at = datetime.datetime.fromisoformat(closes_at_text.replace("Z", "+00:00"))
+    if closes_at is None or closes_at.utcoffset() is None:
+        return Check(
+            "beacon_round", False, f"closes_at is not an ISO 8601 time with offset: {closes_at_text!r}"
+        )
+    closes = closes_at.timestamp()
+    planned = beacon_planned_round(
+        genesis_time=chain.genesis_time, period=chain.period, closes_at=int(closes)
+    )
+    due = beacon_round_due(genesis_time=chain.genesis_time, period=chain.period, round_number=used)
     if used != planned:
         return Check(
             "beacon_round", False, f"round {used} used, round {planned} is the first due 30 s after closes_at"
         )
-    if due < closes_at.timestamp() + BEACON_DELAY_SECONDS:
+    if due < closes + BEACON_DELAY_SECONDS:
         return Check("beacon_round", False, f"round {used} was due before closes_at + 30 s")
     due_at = datetime.datetime.fromtimestamp(due, tz=datetime.UTC).isoformat()
     return Check("beacon_round", True, f"round {used} is the planned round, due {due_at}")
-
-
-_BLS_G2_SCHEMES = {"pedersen-bls-chained", "pedersen-bls-unchained"}
-
-
-def check_beacon_signature(
-    beacon: object, chain_info: Mapping[str, Any], *, previous_signature: str | None = None
-) -> Check:
-    """Verify the round's BLS signature against the chain's public key, when we can.
-
-    drand's G2-signature schemes are verified with py_ecc (an optional dependency: this
-    module's other checks are stdlib only). Other schemes, or no library, are reported as
-    not verified; the other checks still stand.
-    """
-    if not isinstance(beacon, Mapping):
-        return Check("beacon_signature", True, "no beacon")
-    scheme = str(chain_info.get("schemeID", "pedersen-bls-chained"))
-    if scheme not in _BLS_G2_SCHEMES:
-        return Check("beacon_signature", True, f"not verified: scheme {scheme} is not supported here")
-    try:
-        from py_ecc.bls import G2Basic  # type: ignore[attr-defined]
-    except ImportError:
-        return Check("beacon_signature", True, "not verified: no BLS library installed (pip install py_ecc)")
-    try:
-        round_bytes = int(beacon["round"]).to_bytes(8, "big")
-        prefix = b""
-        if scheme == "pedersen-bls-chained":
-            if previous_signature is None:
-                return Check(
-                    "beacon_signature", True, "not verified: the chained scheme needs the previous signature"
-                )
-            prefix = bytes.fromhex(previous_signature)
-        message = hashlib.sha256(prefix + round_bytes).digest()
-        public_key: Any = bytes.fromhex(str(chain_info["public_key"]))
-        signature: Any = bytes.fromhex(str(beacon["signature"]))
-        valid = G2Basic.Verify(public_key, message, signature)
-    except Exception as exc:  # malformed key or signature bytes: a failed check, not a crash
-        return Check("beacon_signature", False, f"signature could not be checked: {exc}")
-    if not valid:
-        return Check(
-            "beacon_signature", False, "BLS signature does NOT verify against the chain's public key"
-        )
-    return Check(
-        "beacon_signature", True, f"BLS signature verified against the chain's public key ({scheme})"
-    )
 
 
 def _winner_key(winner: object) -> tuple[object, ...]:
@@ -293,19 +313,22 @@ def verify_proof(
     *,
     expected_commitment: str | None = None,
     expected_date: str | None = None,
-    chain_info: Mapping[str, Any] | None = None,
+    trust_chains: Iterable[TrustedChain] = (),
+    previous_signature: str | None = None,
 ) -> list[Check]:
-    """Run every check of FAIRNESS.md on a proof and its ballots.txt bytes; never raises.
+    """Run every check of docs/fairness.md on a proof and its ballots.txt bytes; never raises.
 
-    For a beacon draw, pass the chain's `/info` as `chain_info` to also check that the round
-    used is the planned one, due at least 30 s after closes_at (fetch_and_verify does).
+    A beacon is trusted only on a shipped chain or one of ``trust_chains``; for the chained
+    scheme pass the round's ``previous_signature`` (fetch_and_verify reads it from a relay).
     """
     return _verify(
         proof,
         fairness.read_ballots_txt(ballots),
         expected_commitment=expected_commitment,
         expected_date=expected_date,
-        chain_info=chain_info,
+        trusted=beacon_chains.trusted_chains(trust_chains),
+        previous_signature=previous_signature,
+        previous_signature_problem="none was given",
     )
 
 
@@ -315,7 +338,9 @@ def _verify(
     *,
     expected_commitment: str | None,
     expected_date: str | None,
-    chain_info: Mapping[str, Any] | None,
+    trusted: Mapping[str, TrustedChain],
+    previous_signature: str | None,
+    previous_signature_problem: str,
 ) -> list[Check]:
     if not isinstance(proof, Mapping):
         proof = {}
@@ -326,9 +351,15 @@ def _verify(
     checks.append(_check_canonical(ballots))
     checks.append(_check_ballot_count(proof, ballots))
     checks.append(_check_ballot_digest(proof, ballots))
-    checks.append(check_beacon(proof.get("beacon")))
-    if chain_info is not None and isinstance(proof.get("beacon"), Mapping):
-        checks.append(check_beacon_round(proof, chain_info))
+    checks.append(
+        check_beacon(
+            proof.get("beacon"),
+            trusted=trusted,
+            previous_signature=previous_signature,
+            previous_signature_problem=previous_signature_problem,
+        )
+    )
+    checks.append(check_beacon_round(proof, trusted=trusted))
     blocked = _blocked(checks, "winners", *_WINNERS_NEED)
     checks.append(blocked or _check_winners(proof, ballots))
     return checks
@@ -348,102 +379,226 @@ class _FetchError(Exception):
     pass
 
 
-@contextlib.contextmanager
-def _response(url: str, timeout: float) -> Iterator[http.client.HTTPResponse]:
-    """The open response to GET ``url``; any HTTP or network error, also while reading, as _FetchError."""
-    # fetch_and_verify only builds http(s) URLs, so no file: or custom scheme gets here.
-    request = urllib.request.Request(url, headers={"User-Agent": "lottery-verify/1"})  # noqa: S310
+class _DeadlinePassed(Exception):
+    pass
+
+
+class _Deadline:
+    """One deadline for every download of a verification together."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self._at - time.monotonic()
+
+
+def _abort(connection: http.client.HTTPConnection) -> None:
+    # Wakes a read blocked on a server that trickles its answer: the socket timeout alone
+    # restarts with every byte that arrives.
+    if connection.sock is not None:
+        with contextlib.suppress(OSError):
+            connection.sock.shutdown(socket.SHUT_RDWR)
+
+
+def _download(url: str, deadline: _Deadline, limit: int, feed: Callable[[bytes], None]) -> None:
+    """GET ``url`` and pass its body to ``feed`` piece by piece: at most ``limit`` bytes, all
+    before the deadline. Raises _FetchError, or _DeadlinePassed once the deadline is reached."""
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        raise _DeadlinePassed(url)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            yield response
-    except urllib.error.HTTPError as exc:
-        raise _FetchError(f"GET {url}: HTTP {exc.code} {_problem_code(exc) or exc.reason}") from exc
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        raise _FetchError(f"GET {url}: {reason}") from exc
-
-
-def _get(url: str, timeout: float) -> bytes:
-    with _response(url, timeout) as response:
-        body: bytes = response.read()
-    return body
-
-
-def _get_ballots(url: str, timeout: float) -> fairness.BallotsTxt:
-    """Download ballots.txt, hashing and checking each piece as it arrives instead of after."""
-    reader = fairness.BallotsTxtReader()
-    with _response(url, timeout) as response:
-        while chunk := response.read1(_READ_SIZE):
-            reader.feed(chunk)
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("not http(s)")
+        connection_type = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        connection = connection_type(parts.netloc, timeout=remaining)
+    except (ValueError, http.client.HTTPException) as exc:  # e.g. a port that is no number
+        raise _FetchError(f"not a usable http(s) URL: {url!r}") from exc
+    timer = threading.Timer(remaining, _abort, args=(connection,))
+    timer.daemon = True
+    timer.start()
+    try:
+        path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        connection.request("GET", path, headers={"User-Agent": "lottery-verify/1"})
+        response = connection.getresponse()
+        if response.status != 200:
+            raise _FetchError(
+                f"GET {url}: HTTP {response.status} {_problem_code(response) or response.reason}"
+            )
+        if response.length is not None and response.length > limit:
+            raise _FetchError(f"GET {url}: answer of {response.length} bytes, more than the {limit} allowed")
+        received = 0
+        while chunk := response.read1(min(_READ_SIZE, limit + 1 - received)):
+            received += len(chunk)
+            if received > limit:
+                raise _FetchError(f"GET {url}: answer longer than the {limit} bytes allowed")
+            feed(chunk)
         if response.length:  # read1() ends quietly where a Content-Length body is cut short
             raise _FetchError(f"GET {url}: connection closed {response.length} bytes before the end")
-    return reader.close()
+    except (OSError, http.client.HTTPException, _FetchError) as exc:
+        if deadline.remaining() <= 0:
+            raise _DeadlinePassed(url) from exc
+        if isinstance(exc, _FetchError):
+            raise
+        raise _FetchError(f"GET {url}: {exc or type(exc).__name__}") from exc
+    finally:
+        timer.cancel()
+        connection.close()
+    if deadline.remaining() <= 0:  # an aborted body without a length ends like a whole one
+        raise _DeadlinePassed(url)
 
 
-def _problem_code(exc: urllib.error.HTTPError) -> str | None:
-    """The API's error ``code`` from a problem+json body, if there is one."""
+def _problem_code(response: http.client.HTTPResponse) -> str | None:
+    """The API's error ``code`` from a (small) problem+json body, if there is one."""
     try:
-        body = json.loads(exc.read())
-    except (OSError, ValueError, http.client.HTTPException):
+        body = json.loads(response.read(4096))
+    except (OSError, ValueError, RecursionError, http.client.HTTPException):
         return None
     code = body.get("code") if isinstance(body, dict) else None
     return code if isinstance(code, str) else None
+
+
+def _too_deep(value: object) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            if depth > _MAX_JSON_DEPTH:
+                return True
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _get_json(url: str, deadline: _Deadline, limit: int) -> dict[str, Any]:
+    parts: list[bytes] = []
+    _download(url, deadline, limit, parts.append)
+    try:
+        body = json.loads(b"".join(parts))
+    except RecursionError as exc:
+        raise _FetchError(f"GET {url}: JSON nested too deeply to read") from exc
+    except ValueError as exc:
+        raise _FetchError(f"GET {url}: response is not JSON") from exc
+    if not isinstance(body, dict):
+        raise _FetchError(f"GET {url}: response is not a JSON object")
+    if _too_deep(body):
+        raise _FetchError(f"GET {url}: JSON nested deeper than {_MAX_JSON_DEPTH} levels")
+    return body
+
+
+def _get_ballots(url: str, deadline: _Deadline, limit: int) -> fairness.BallotsTxt:
+    """Download ballots.txt, hashing and checking each piece as it arrives instead of after."""
+    reader = fairness.BallotsTxtReader()
+    _download(url, deadline, limit, reader.feed)
+    return reader.close()
+
+
+def _previous_signature(
+    beacon: Mapping[str, Any], chain: TrustedChain, relay: str, deadline: _Deadline
+) -> tuple[str | None, str]:
+    """The previous signature that round ``beacon['round']`` of a chained chain also signs, as
+    ``relay`` publishes it, or None and why not. The relay needs no trust: a wrong answer only
+    makes the signature fail against the trusted key."""
+    url = f"{relay.rstrip('/')}/{chain.hash}/public/{beacon['round']}"
+    try:
+        published = _get_json(url, deadline, _MAX_ROUND_BYTES)
+    except _FetchError as exc:
+        return None, str(exc)
+    previous = published.get("previous_signature")
+    if (
+        published.get("round") != beacon["round"]
+        or not isinstance(previous, str)
+        or not _HEX.fullmatch(previous)
+    ):
+        return None, f"GET {url}: no previous_signature of round {beacon['round']}"
+    return previous, ""
 
 
 def fetch_and_verify(
     *,
     date: str,
     base_url: str,
-    timeout: float = 30,
+    timeout: float = DEFAULT_TIMEOUT,
     expected_commitment: str | None = None,
     ballot_ids: Sequence[int] = (),
+    trust_chains: Iterable[TrustedChain] = (),
+    beacon_relay: str | None = None,
 ) -> list[Check]:
-    """Fetch a draw's proof and ballots.txt from the service and verify them."""
+    """Fetch a draw's proof and ballots.txt from the service and verify them; never raises.
+
+    ``timeout`` bounds all downloads together. For a chained beacon the round's previous
+    signature is read from ``beacon_relay`` (default: the proof's beacon source).
+    """
     if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
         return [Check("fetch", False, f"URL must start with http:// or https://: {base_url!r}")]
     if not _valid_date(date):
         return [Check("fetch", False, f"not a YYYY-MM-DD date: {date!r}")]
+    try:
+        trusted = beacon_chains.trusted_chains(trust_chains)
+    except ValueError as exc:
+        return [Check("trust_chain", False, str(exc))]
+    deadline = _Deadline(timeout)
     draw_url = f"{base_url.rstrip('/')}/api/v1/draws/{date}"
     try:
-        proof = json.loads(_get(f"{draw_url}/proof", timeout))
-        ballots = _get_ballots(f"{draw_url}/ballots.txt", timeout)
+        return _fetch_and_verify(
+            draw_url,
+            deadline,
+            trusted,
+            date=date,
+            expected_commitment=expected_commitment,
+            ballot_ids=ballot_ids,
+            beacon_relay=beacon_relay,
+        )
+    except _DeadlinePassed as exc:
+        detail = f"verification did not finish within {deadline.seconds:g} s (GET {exc} was under way)"
+        return [Check("deadline", False, detail)]
+
+
+def _fetch_and_verify(
+    draw_url: str,
+    deadline: _Deadline,
+    trusted: Mapping[str, TrustedChain],
+    *,
+    date: str,
+    expected_commitment: str | None,
+    ballot_ids: Sequence[int],
+    beacon_relay: str | None,
+) -> list[Check]:
+    try:
+        proof = _get_json(f"{draw_url}/proof", deadline, _MAX_PROOF_BYTES)
     except _FetchError as exc:
         return [Check("fetch", False, str(exc))]
-    except ValueError:
-        return [Check("fetch", False, f"GET {draw_url}/proof: response is not JSON")]
-    if not isinstance(proof, dict):
-        return [Check("fetch", False, f"GET {draw_url}/proof: response is not a JSON object")]
-    chain_info = None
+    count = proof.get("ballot_count")
+    if not _is_int(count) or not 0 <= count <= _MAX_BALLOTS:
+        detail = (
+            f"the proof's ballot_count is {count!r} (status {proof.get('status')!r}), not a number of "
+            f"ballots up to {_MAX_BALLOTS}: ballots.txt not downloaded"
+        )
+        return [Check("fetch", False, detail)]
+    try:
+        ballots = _get_ballots(f"{draw_url}/ballots.txt", deadline, count * _MAX_BALLOT_LINE + _BALLOTS_SLACK)
+    except _FetchError as exc:
+        return [Check("fetch", False, str(exc))]
+    previous, problem = None, "none was read"
     beacon = proof.get("beacon")
-    if isinstance(beacon, Mapping) and isinstance(beacon.get("source"), str):
-        info_url = f"{str(beacon['source']).rstrip('/')}/{beacon.get('chain')}/info"
-        if urllib.parse.urlsplit(info_url).scheme not in ("http", "https"):
-            return [Check("fetch", False, f"beacon source must be http(s): {info_url!r}")]
-        try:
-            chain_info = json.loads(_get(info_url, timeout))
-        except (_FetchError, ValueError) as exc:
-            return [Check("fetch", False, f"beacon chain info: {exc}")]
-        if not isinstance(chain_info, dict):
-            return [Check("fetch", False, f"GET {info_url}: not a JSON object")]
+    if isinstance(beacon, Mapping) and _is_int(beacon.get("round")):
+        chain = _trusted_chain(beacon, trusted)
+        relay = beacon_relay or beacon.get("source")
+        if chain is not None and chain.chained and isinstance(relay, str):
+            previous, problem = _previous_signature(beacon, chain, relay, deadline)
     checks = _verify(
         proof,
         ballots,
         expected_commitment=expected_commitment,
         expected_date=date,
-        chain_info=chain_info,
+        trusted=trusted,
+        previous_signature=previous,
+        previous_signature_problem=problem,
     )
-    if chain_info is not None and isinstance(beacon, Mapping):
-        previous = None
-        if chain_info.get("schemeID", "pedersen-bls-chained") == "pedersen-bls-chained":
-            try:
-                round_url = (
-                    f"{str(beacon['source']).rstrip('/')}/{beacon.get('chain')}/public/{beacon.get('round')}"
-                )
-                published = json.loads(_get(round_url, timeout))
-                previous = published.get("previous_signature") if isinstance(published, dict) else None
-            except (_FetchError, ValueError):
-                previous = None
-        checks.append(check_beacon_signature(beacon, chain_info, previous_signature=previous))
     checks.extend(check_ballot_listed(ballots.data, ballot_id) for ballot_id in ballot_ids)
     return checks
 
@@ -469,9 +624,57 @@ def _ballot_arg(value: str) -> int:
     return int(value)
 
 
+def _timeout_arg(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {value!r}")
+    return seconds
+
+
+def _trust_chain_arg(value: str) -> TrustedChain:
+    """``HASH:PUBKEY:GENESIS:PERIOD:SCHEME``, or a file holding the chain's drand /info JSON."""
+    try:
+        if re.fullmatch(r"[0-9a-f]{64}:.*", value):
+            return beacon_chains.chain_from_spec(value)
+        info = json.loads(Path(value).read_text(encoding="utf-8"))
+        if not isinstance(info, dict):
+            raise ValueError("the file must hold a JSON object (a chain's /info)")
+        return beacon_chains.chain_from_info(info)
+    except (OSError, ValueError, RecursionError) as exc:
+        raise argparse.ArgumentTypeError(f"cannot trust chain {value!r}: {exc}") from exc
+
+
+_DESCRIPTION = """\
+Verify a closed draw independently (docs/fairness.md): exit 0 only if every check passes.
+
+A beacon round counts only on a chain this command already trusts: one of the League of
+Entropy's public drand chains it ships (below), or one you name with --trust-chain. The
+chain the proof names is the operator's claim and is never read from the operator's server."""
+
+_EPILOG = """\
+shipped chains (lottery/beacon_chains.py):
+%(chains)s
+
+--trust-chain takes HASH:PUBKEY:GENESIS:PERIOD:SCHEME (lowercase hex, whole seconds, a
+drand scheme such as pedersen-bls-unchained), or the path of a JSON file holding the chain's
+drand /info (hash, public_key, genesis_time, period, schemeID). Only trust a chain whose
+parameters you got from its operators, not from the lottery."""
+
+
 def build_parser(prog: str = "lottery verify") -> argparse.ArgumentParser:
+    chains = "\n".join(
+        f"  {c.name:<9} {c.hash}  {c.period} s, {c.scheme}"
+        + ("" if c.scheme in beacon_chains.SUPPORTED_SCHEMES else " (cannot be verified here: fails)")
+        for c in beacon_chains.SHIPPED_CHAINS
+    )
     parser = argparse.ArgumentParser(
-        prog=prog, description="Verify a closed draw independently (FAIRNESS.md)."
+        prog=prog,
+        description=_DESCRIPTION,
+        epilog=_EPILOG % {"chains": chains},
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("date", type=_date_arg, metavar="DATE", help="draw date, YYYY-MM-DD")
     parser.add_argument(
@@ -493,7 +696,29 @@ def build_parser(prog: str = "lottery verify") -> argparse.ArgumentParser:
     parser.add_argument(
         "--commitment", metavar="HEX", help="the commitment you recorded while the draw was open"
     )
-    parser.add_argument("--timeout", type=float, default=30, help="HTTP timeout in seconds")
+    parser.add_argument(
+        "--trust-chain",
+        dest="trust_chains",
+        type=_trust_chain_arg,
+        action="append",
+        default=[],
+        metavar="CHAIN",
+        help="also trust this beacon chain (repeatable; format below)",
+    )
+    parser.add_argument(
+        "--beacon-relay",
+        type=_url_arg,
+        metavar="URL",
+        help="drand relay to read a chained round's previous signature from "
+        "(default: the proof's beacon source; any relay will do, the trusted key decides)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_timeout_arg,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"deadline for all downloads together (default {DEFAULT_TIMEOUT:g})",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 
@@ -525,6 +750,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         timeout=args.timeout,
         expected_commitment=args.commitment,
         ballot_ids=args.ballots,
+        trust_chains=args.trust_chains,
+        beacon_relay=args.beacon_relay,
     )
     _print_report(checks, as_json=args.json)
     return 0 if all(c.ok for c in checks) else 1

@@ -1,4 +1,5 @@
 import copy
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -12,10 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lottery import fairness, verifier
+from lottery.beacon_chains import SHIPPED_CHAINS
 from lottery.verifier import Check, check_beacon, verify_proof
 from tests.loopback_http import serving
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "fairness-vectors.json").read_text())
+# Real rounds of the League of Entropy chains, from drand's docs and repositories (provenance inside).
+DRAND_ROUNDS = json.loads((Path(__file__).parent / "data" / "drand-rounds.json").read_text())["rounds"]
 TYPICAL = next(c for c in VECTORS["cases"] if c["name"] == "typical")
 CHECK_NAMES = [
     "algorithm",
@@ -27,6 +31,7 @@ CHECK_NAMES = [
     "ballot_count",
     "ballot_digest",
     "beacon",
+    "beacon_round",
     "winners",
 ]
 
@@ -53,14 +58,21 @@ def proof_from_vector(case: dict[str, Any]) -> tuple[Proof, bytes]:
     return proof, ballots
 
 
-def proof_with_beacon() -> tuple[Proof, bytes]:
-    signature = bytes(range(96))
+def real_round(chain: str, number: int | None = None) -> dict[str, Any]:
+    return next(r for r in DRAND_ROUNDS if r["chain"] == chain and number in (None, r["round"]))
+
+
+def proof_with_beacon(chain_name: str = "quicknet") -> tuple[Proof, bytes]:
+    """A draw whose planned round is a real published round of a shipped chain."""
+    chain = next(c for c in SHIPPED_CHAINS if c.name == chain_name)
+    published = real_round(chain_name)
+    due = chain.genesis_time + (published["round"] - 1) * chain.period
     beacon: dict[str, Any] = {
         "source": "https://api.drand.sh",
-        "chain": "52db9ba7" * 8,
-        "round": 1234567,
-        "randomness": hashlib.sha256(signature).hexdigest(),
-        "signature": signature.hex(),
+        "chain": chain.hash,
+        "round": published["round"],
+        "randomness": published["randomness"],
+        "signature": published["signature"],
     }
     proof, ballots = proof_from_vector(TYPICAL)
     winners = fairness.draw_winners(
@@ -70,7 +82,8 @@ def proof_with_beacon() -> tuple[Proof, bytes]:
         beacon=beacon["randomness"],
         prizes=proof["prizes"],
     )
-    proof.update(beacon=beacon, winners=[asdict(w) for w in winners])
+    closes_at = dt.datetime.fromtimestamp(due - 30, tz=dt.UTC).isoformat()
+    proof.update(beacon=beacon, winners=[asdict(w) for w in winners], closes_at=closes_at)
     return proof, ballots
 
 
@@ -116,7 +129,9 @@ def test_genuine_proof_with_beacon_passes_every_check() -> None:
     proof, ballots = proof_with_beacon()
     checks = verify_proof(proof, ballots)
     assert all(c.ok for c in checks), checks
-    assert "round 1234567" in result(checks, "beacon").detail
+    assert "round 42 of chain quicknet" in result(checks, "beacon").detail
+    assert "BLS signature verified" in result(checks, "beacon").detail
+    assert result(checks, "beacon_round").detail.startswith("round 42 is the planned round")
 
 
 def set_key(key: str, value: Any) -> Callable[[Proof, bytes], bytes]:
@@ -233,7 +248,7 @@ TAMPERINGS: dict[str, tuple[Callable[[Proof, bytes], bytes], str]] = {
                 "randomness": hashlib.sha256(b"\0").hexdigest(),
             },
         ),
-        "winners",
+        "beacon",
     ),
 }
 
@@ -286,10 +301,12 @@ def test_checks_that_cannot_run_say_which_earlier_check_failed() -> None:
         ({"randomness": "00" * 32}, "randomness is not SHA-256 of signature"),
         ({"randomness": None}, "randomness missing"),
         ({"signature": "zz"}, "signature missing or not lowercase hex"),
-        ({"round": 0}, "round must be a positive integer"),
-        ({"round": "1234567"}, "round must be a positive integer"),
+        ({"round": 0}, "round must be a positive 64-bit integer"),
+        ({"round": 2**64}, "round must be a positive 64-bit integer"),
+        ({"round": "42"}, "round must be a positive 64-bit integer"),
         ({"source": ""}, "source missing"),
         ({"chain": None}, "chain hash missing"),
+        ({"chain": "ab" * 32}, f"chain {'ab' * 32} not trusted"),
     ],
 )
 def test_bad_beacon_fails_beacon_check(change: dict[str, Any], detail: str) -> None:
@@ -308,11 +325,16 @@ def test_beacon_removed_from_a_beacon_draw_fails_winners() -> None:
 
 
 def test_beacon_round_must_be_the_planned_round() -> None:
-    proof, _ = proof_with_beacon()
-    assert check_beacon(proof["beacon"], planned_round=1234567).ok
-    mismatch = check_beacon(proof["beacon"], planned_round=1234568)
-    assert not mismatch.ok
-    assert "round 1234568 was planned" in mismatch.detail
+    proof, ballots = proof_with_beacon()
+    assert proof["closes_at"] == "2023-08-23T15:11:00+00:00"  # round 42 is due 30 s later
+    proof["closes_at"] = "2023-08-23T15:11:01+00:00"  # so round 43 is the first due 30 s later
+    checks = verify_proof(proof, ballots)
+    assert first_failure(checks) == "beacon_round"
+    assert result(checks, "beacon_round").detail == (
+        "round 42 used, round 43 is the first due 30 s after closes_at"
+    )
+    proof["closes_at"] = "2023-08-23T15:11:00"  # no offset: the planned round is ambiguous
+    assert first_failure(verify_proof(proof, ballots)) == "beacon_round"
 
 
 def test_beacon_that_is_not_an_object_fails() -> None:

@@ -1,9 +1,11 @@
-"""The in-browser verifier: golden vectors, a tampered proof, and agreement with `lottery verify`."""
+"""The in-browser verifier: golden vectors, a tampered proof, and agreement with `lottery verify`;
+beacon rounds count only on a trusted chain (the shipped ones, or one the user pastes)."""
 
 import copy
 import datetime as dt
 import json
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -11,15 +13,23 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from lottery import fairness, verifier
+from lottery.beacon_chains import SHIPPED_CHAINS
 from lottery.draws import selectors
 from lottery.draws.models import Ballot
 from lottery.draws.services import draw_close
+from tests.beacon.drand_server import CHAIN as LOOPBACK_CHAIN
+from tests.beacon.drand_server import GENESIS as LOOPBACK_GENESIS
+from tests.beacon.drand_server import PERIOD as LOOPBACK_PERIOD
+from tests.beacon.drand_server import TRUST_SPEC, signed_round
+from tests.clocks import at
 from tests.e2e import steps
 from tests.factories import DrawTypeFactory, UserFactory, make_ballots, make_draw
 
 pytestmark = pytest.mark.browser
 
 VECTORS = json.loads((Path(__file__).parents[1] / "data" / "fairness-vectors.json").read_text())
+DRAND_ROUNDS = json.loads((Path(__file__).parents[1] / "data" / "drand-rounds.json").read_text())["rounds"]
+CHAINS = {c.name: c for c in SHIPPED_CHAINS}
 
 
 def _ids(case):
@@ -38,7 +48,7 @@ def closed_draw(db):
     draw = make_draw(date, draw_type=draw_type, now=timezone.now() - dt.timedelta(days=3))
     for name, count in (("Jane Doe", 5), ("Omar Haddad", 4), ("Mei Lin", 3)):
         make_ballots(UserFactory(name=name), count, draw=draw, now=draw.closes_at - dt.timedelta(hours=1))
-    return draw_close(draw_id=draw.pk, now=draw.closes_at)
+    return draw_close(draw_id=draw.pk, clock=at(draw.closes_at))
 
 
 def published(draw):
@@ -114,6 +124,39 @@ def test_a_real_draw_verifies_and_each_own_ballot_is_found(desktop, closed_draw)
     expect(page.locator("#commitment-result")).to_have_text("It matches the commitment in the proof.")
 
 
+def real_round(chain: str) -> dict:
+    return next(r for r in DRAND_ROUNDS if r["chain"] == chain)
+
+
+def with_beacon(proof: dict, ballots: bytes, beacon: dict, *, genesis: int, period: int) -> dict:
+    """`proof` redrawn with `beacon`, its closes_at 30 s before the round is due: consistent."""
+    redrawn = copy.deepcopy(proof)
+    winners = fairness.draw_winners(
+        seed=bytes.fromhex(proof["seed"]),
+        date=proof["date"],
+        ballot_ids=fairness.parse_ballots_txt(ballots),
+        beacon=beacon["randomness"],
+        prizes=proof["prizes"],
+    )
+    due = genesis + (beacon["round"] - 1) * period
+    closes_at = dt.datetime.fromtimestamp(due - 30, tz=dt.UTC).isoformat()
+    redrawn.update(beacon=beacon, closes_at=closes_at, winners=[asdict(w) for w in winners])
+    return redrawn
+
+
+def on_real_round(proof: dict, ballots: bytes, chain_name: str) -> dict:
+    chain, published = CHAINS[chain_name], real_round(chain_name)
+    beacon = {"source": "https://api.drand.sh", "chain": chain.hash}
+    beacon.update({k: published[k] for k in ("round", "randomness", "signature")})
+    return with_beacon(proof, ballots, beacon, genesis=chain.genesis_time, period=chain.period)
+
+
+def on_own_beacon(proof: dict, ballots: bytes) -> dict:
+    """A beacon the operator runs itself: every check consistent, on a chain nobody trusts."""
+    beacon = {"source": "https://beacon.example", "chain": LOOPBACK_CHAIN, **signed_round(1_000_000)}
+    return with_beacon(proof, ballots, beacon, genesis=LOOPBACK_GENESIS, period=LOOPBACK_PERIOD)
+
+
 def _tamperings(proof: dict, ballots: bytes) -> dict[str, tuple[dict, bytes]]:
     def changed(**fields):
         tampered = copy.deepcopy(proof)
@@ -151,6 +194,11 @@ def _tamperings(proof: dict, ballots: bytes) -> dict[str, tuple[dict, bytes]]:
             ballots,
         ),
         "a prize table changed after the draw": (bigger_table, ballots),
+        "a beacon the operator runs itself": (on_own_beacon(proof, ballots), ballots),
+        "a real round, but not the one planned": (
+            {**on_real_round(proof, ballots, "quicknet"), "closes_at": "2023-08-23T15:11:01+00:00"},
+            ballots,
+        ),
     }
 
 
@@ -186,6 +234,7 @@ def test_a_tampered_proof_fails_in_the_browser_exactly_as_lottery_verify_says(de
         "ballot_count",
         "ballot_digest",
         "beacon",
+        "beacon_round",
         "winners",
     }
 
@@ -204,3 +253,125 @@ def test_an_open_draw_cannot_be_verified_yet_but_shows_its_commitment(desktop, d
     expect(page.get_by_text("It can be verified after the close")).to_be_visible()
     expect(page.locator(".commitment-box")).to_have_text(draw.commitment)
     expect(page.locator("#verdict")).to_have_count(0)
+
+
+def _serve_proof(desktop, name: str, proof: dict, ballots: bytes) -> str:
+    """Route a proof and ballot list on this site; returns the verify page's query string."""
+    base = re.escape(desktop.base_url)
+    desktop.page.route(
+        re.compile(rf"^{base}/{name}/proof\.json$"), _serve(json.dumps(proof).encode(), "application/json")
+    )
+    desktop.page.route(re.compile(rf"^{base}/{name}/ballots\.txt$"), _serve(ballots, "text/plain"))
+    return f"?proof=/{name}/proof.json&ballots=/{name}/ballots.txt"
+
+
+def _detail(page, name: str) -> str:
+    return page.locator(f'.check[data-check="{name}"] .check-detail').inner_text()
+
+
+def test_the_page_checks_real_drand_signatures_with_the_shipped_keys(desktop, db):
+    [draw] = steps.open_draws(days=1)
+    page = desktop.page
+    page.goto(f"/draws/{draw.date.isoformat()}/verify")
+    results = page.evaluate(
+        """(rounds) => {
+             const V = window.LotteryVerify;
+             const chains = V.trustedSet(V.shippedChains(), []);
+             const byName = Object.fromEntries(Object.values(chains).map((c) => [c.name, c]));
+             const flip = (hex) =>
+               hex.slice(0, -2) + (parseInt(hex.slice(-2), 16) ^ 1).toString(16).padStart(2, "0");
+             return Promise.all(rounds.map((r) => {
+               const chain = byName[r.chain];
+               const outcome = (p) => p.then((ok) => ok, (error) => "not verified: " + error.message);
+               return Promise.all([
+                 outcome(V.signatureValid(chain, r.round, r.signature, r.previous_signature)),
+                 outcome(V.signatureValid(chain, r.round, flip(r.signature), r.previous_signature)),
+                 outcome(V.signatureValid(chain, r.round + 1, r.signature, r.previous_signature)),
+               ]);
+             }));
+           }""",
+        DRAND_ROUNDS,
+    )
+    for published, (genuine, tampered, other_round) in zip(DRAND_ROUNDS, results, strict=True):
+        if published["chain"] == "evmnet":  # BN254: no verifier for it here, so it fails closed
+            assert (
+                genuine == tampered == "not verified: scheme bls-bn254-unchained-on-g1 is not supported here"
+            )
+        else:
+            assert (genuine, tampered, other_round) == (True, False, False), published
+
+
+def test_a_draw_on_a_real_quicknet_round_verifies_in_the_browser(desktop, closed_draw):
+    page = desktop.page
+    proof, ballots = published(closed_draw)
+    query = _serve_proof(desktop, "quicknet", on_real_round(proof, ballots, "quicknet"), ballots)
+    page.goto(f"/draws/{closed_draw.date.isoformat()}/verify{query}")
+    assert steps.verdict(page) == "All checks passed"
+    assert "BLS signature verified" in _detail(page, "beacon")
+    assert _detail(page, "beacon_round").startswith("round 42 is the planned round")
+
+
+def test_a_beacon_the_operator_runs_itself_fails_until_the_user_trusts_its_chain(desktop, closed_draw):
+    page = desktop.page
+    proof, ballots = published(closed_draw)
+    query = _serve_proof(desktop, "own", on_own_beacon(proof, ballots), ballots)
+    page.goto(f"/draws/{closed_draw.date.isoformat()}/verify{query}")
+    assert steps.verdict(page) == "Check failed: beacon"
+    assert f"chain {LOOPBACK_CHAIN} not trusted" in _detail(page, "beacon")
+    page.get_by_label("Trust another beacon chain").fill("not a chain")
+    page.get_by_role("button", name="Verify again trusting this chain").click()
+    expect(page.locator("#trust-result")).to_contain_text("Not a chain")
+    page.get_by_label("Trust another beacon chain").fill(TRUST_SPEC)
+    page.get_by_role("button", name="Verify again trusting this chain").click()
+    assert steps.verdict(page) == "All checks passed"
+    expect(page.locator(".check.is-fail")).to_have_count(0)
+
+
+def test_a_mainnet_round_needs_the_previous_signature_from_the_configured_relay(
+    desktop, closed_draw, settings
+):
+    page = desktop.page
+    proof, ballots = published(closed_draw)
+    query = _serve_proof(desktop, "mainnet", on_real_round(proof, ballots, "default"), ballots)
+    page.goto(f"/draws/{closed_draw.date.isoformat()}/verify{query}")
+    assert steps.verdict(page) == "Check failed: beacon"
+    assert "signature not verified" in _detail(page, "beacon") and "none is configured" in _detail(
+        page, "beacon"
+    )
+
+    relay = "https://relay.drand.test"
+    settings.LOTTERY_BEACON_URL = relay
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["connect-src"] = ["'self'", relay]
+    settings.CONTENT_SECURITY_POLICY = policy
+    published_round = real_round("default")
+    answer = json.dumps(
+        {k: published_round[k] for k in ("round", "randomness", "signature", "previous_signature")}
+    )
+    page.route(
+        f"{relay}/{CHAINS['default'].hash}/public/{published_round['round']}",
+        lambda route: route.fulfill(
+            body=answer, content_type="application/json", headers={"Access-Control-Allow-Origin": "*"}
+        ),
+    )
+    page.goto(f"/draws/{closed_draw.date.isoformat()}/verify{query}")
+    assert steps.verdict(page) == "All checks passed"
+    assert "BLS signature verified" in _detail(page, "beacon")
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (b'{"padding": "' + b" " * 70_000 + b'"}', "longer than the 65536 bytes allowed"),
+        (b'{"winners": ' + b"[" * 40 + b"]" * 40 + b"}", "nested deeper than 16 levels"),
+        (b"[1, 2]", "not a JSON object"),
+    ],
+    ids=["huge", "nested", "not an object"],
+)
+def test_a_hostile_proof_fails_the_fetch_check_in_the_browser(desktop, closed_draw, answer, reason):
+    page = desktop.page
+    base = re.escape(desktop.base_url)
+    page.route(re.compile(rf"^{base}/hostile/proof\.json$"), _serve(answer, "application/json"))
+    page.goto(f"/draws/{closed_draw.date.isoformat()}/verify?proof=/hostile/proof.json")
+    assert steps.verdict(page) == "Check failed: fetch"
+    assert reason in _detail(page, "fetch")

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from lottery.beacon_chains import SHIPPED_CHAINS
 from lottery.core.templatetags.lottery_format import money
 from lottery.draws import selectors
 from lottery.draws.models import Draw
@@ -81,8 +82,10 @@ def draw_verify(request: HttpRequest, date: dt.date) -> HttpResponse:
         "draw": draw,
         **chosen,
         "custom_sources": chosen != published,
-        # The only beacon the page's CSP lets the browser contact (docs/beacon.md).
+        # The only beacon relay the page's CSP lets the browser contact (docs/beacon.md).
         "beacon_url": settings.LOTTERY_BEACON_URL.rstrip("/"),
+        # The chains the page trusts: this repository's list, never the configured beacon's word.
+        "trusted_chains": [chain.as_json() for chain in SHIPPED_CHAINS],
     }
     return render(request, "web/draws/verify.html", context)
 

@@ -1,8 +1,12 @@
-/* In-browser verifier for algorithm lottery-draw-v1 (FAIRNESS.md, "Verifying").
+/* In-browser verifier for algorithm lottery-draw-v1 (docs/fairness.md, "Verifying").
  *
  * Re-implements every check with WebCrypto (SHA-256, HMAC-SHA256) and BigInt, trusting
  * nothing but the published proof and ballots.txt. The check names and their order are
  * those of the `lottery verify` command, so both report the same "Check failed: NAME".
+ * A beacon round counts only on a trusted chain: those the page ships (the JSON element
+ * #trusted-chains, rendered from lottery/beacon_chains.py) or one the person verifying pastes;
+ * its BLS signature is checked with the vendored @noble/curves (noble-bls12-381.js), and a
+ * signature it cannot check fails (docs/beacon.md).
  * The pure functions are exposed as window.LotteryVerify (tests run the golden vectors).
  */
 (function () {
@@ -140,7 +144,7 @@
     return slots;
   }
 
-  /** The drawing loop of FAIRNESS.md: winning positions in the ballot list, in slot order. */
+  /** The drawing loop of docs/fairness.md: winning positions in the ballot list, in slot order. */
   function pickIndices(seedHex, date, ballotDigest, beacon, ballotCount, slots) {
     var seed = fromHex(seedHex);
     if (seed.length !== SEED_BYTES) return Promise.reject(new Error("seed must be 32 bytes"));
@@ -199,7 +203,7 @@
     });
   }
 
-  // ---- the checks, in FAIRNESS.md order ---------------------------------------------------
+  // ---- the checks, in docs/fairness.md order ----------------------------------------------
 
   function check(name, ok, detail) {
     return { name: name, ok: ok, detail: detail };
@@ -223,7 +227,106 @@
     return failed.length ? check(name, false, "not checked: " + failed.join(", ") + " failed") : null;
   }
 
-  function checkBeacon(beacon) {
+  // ---- the beacon: trusted chains only (docs/beacon.md) -----------------------------------
+
+  var CHAINED = "pedersen-bls-chained";
+  // drand's schemes: which group the signature lives in, and the hash-to-curve tag.
+  var SCHEMES = {
+    "pedersen-bls-chained": { group: "G2", dst: "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_" },
+    "pedersen-bls-unchained": { group: "G2", dst: "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_" },
+    "bls-unchained-g1-rfc9380": { group: "G1", dst: "BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_" },
+  };
+  var SPEC = /^([0-9a-f]{64}):((?:[0-9a-f]{2})+):([0-9]{1,12}):([0-9]{1,6}):([a-z0-9-]+)$/;
+
+  /** A chain to trust: {name, hash, public_key, genesis_time, period, scheme}; throws if malformed. */
+  function trustedChain(chain) {
+    if (!chain || typeof chain.hash !== "string" || !HEX64.test(chain.hash)) throw new Error("chain hash must be 64 lowercase hex digits");
+    if (typeof chain.public_key !== "string" || !HEX.test(chain.public_key)) throw new Error("public key must be lowercase hex");
+    if (!isInt(chain.genesis_time) || chain.genesis_time < 0) throw new Error("genesis time must be a non-negative integer");
+    if (!isInt(chain.period) || chain.period <= 0) throw new Error("period must be a positive integer");
+    if (typeof chain.scheme !== "string" || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(chain.scheme)) throw new Error("not a drand scheme name");
+    return {
+      name: typeof chain.name === "string" && chain.name ? chain.name : "named explicitly",
+      hash: chain.hash,
+      public_key: chain.public_key,
+      genesis_time: chain.genesis_time,
+      period: chain.period,
+      scheme: chain.scheme,
+    };
+  }
+
+  /** What a person pastes to trust a chain: drand's /info JSON, or HASH:PUBKEY:GENESIS:PERIOD:SCHEME. */
+  function parseChain(text) {
+    var value = String(text || "").trim();
+    var match = SPEC.exec(value);
+    if (match) {
+      return trustedChain({ hash: match[1], public_key: match[2], genesis_time: Number(match[3]), period: Number(match[4]), scheme: match[5] });
+    }
+    var info;
+    try {
+      info = JSON.parse(value);
+    } catch (error) {
+      throw new Error("expected a chain's /info JSON or HASH:PUBKEY:GENESIS:PERIOD:SCHEME");
+    }
+    if (!info || typeof info !== "object" || Array.isArray(info)) throw new Error("the chain info must be a JSON object");
+    var beaconId = info.metadata && typeof info.metadata === "object" ? info.metadata.beaconID : "";
+    return trustedChain({
+      name: beaconId,
+      hash: info.hash,
+      public_key: info.public_key,
+      genesis_time: info.genesis_time,
+      period: info.period,
+      scheme: info.schemeID,
+    });
+  }
+
+  /** The shipped chains plus those named explicitly, by hash; a shipped hash keeps its key. */
+  function trustedSet(shipped, extra) {
+    var chains = Object.create(null); // a proof's "constructor" chain must not find Object's
+    (shipped || []).forEach(function (chain) {
+      chains[chain.hash] = trustedChain(chain);
+    });
+    (extra || []).forEach(function (chain) {
+      var known = chains[chain.hash];
+      if (known && (known.public_key !== chain.public_key || known.genesis_time !== chain.genesis_time || known.period !== chain.period || known.scheme !== chain.scheme)) {
+        throw new Error("chain " + chain.hash + " is already trusted (" + known.name + ") with other parameters");
+      }
+      if (!known) chains[chain.hash] = trustedChain(chain);
+    });
+    return chains;
+  }
+
+  function roundBytes(round) {
+    var view = new DataView(new ArrayBuffer(8));
+    view.setBigUint64(0, BigInt(round));
+    return new Uint8Array(view.buffer);
+  }
+
+  /** Whether `signature` is round `round` of `chain`; throws "not verified: …" if it cannot tell. */
+  function signatureValid(chain, round, signature, previousSignature) {
+    var scheme = SCHEMES[chain.scheme];
+    if (!scheme) return Promise.reject(new Error("scheme " + chain.scheme + " is not supported here"));
+    var noble = window.NobleBls12381 && window.NobleBls12381.bls12_381;
+    if (!noble) return Promise.reject(new Error("no BLS library loaded"));
+    var prefix = new Uint8Array(0);
+    if (chain.scheme === CHAINED) {
+      if (!previousSignature) return Promise.reject(new Error("the chained scheme also signs the previous round's signature"));
+      prefix = fromHex(previousSignature);
+    }
+    return subtle()
+      .digest("SHA-256", concat(prefix, roundBytes(round)))
+      .then(function (digest) {
+        var suite = scheme.group === "G1" ? noble.shortSignatures : noble.longSignatures;
+        try {
+          return suite.verify(fromHex(signature), suite.hash(new Uint8Array(digest), scheme.dst), fromHex(chain.public_key));
+        } catch (error) {
+          return false; // not a point of the curve: no valid signature
+        }
+      });
+  }
+
+  function checkBeacon(beacon, trusted, previous) {
+    previous = previous || {};
     if (beacon === null || beacon === undefined) return Promise.resolve(check("beacon", true, "no beacon"));
     if (typeof beacon !== "object" || Array.isArray(beacon)) {
       return Promise.resolve(check("beacon", false, "beacon must be null or an object"));
@@ -233,15 +336,58 @@
     };
     if (typeof beacon.source !== "string" || !beacon.source) return fail("beacon source missing");
     if (typeof beacon.chain !== "string" || !HEX.test(beacon.chain)) return fail("beacon chain hash missing or not lowercase hex");
-    if (!isInt(beacon.round) || beacon.round < 1) return fail("beacon round must be a positive integer");
+    if (!isInt(beacon.round) || beacon.round < 1 || beacon.round > Number.MAX_SAFE_INTEGER) {
+      return fail("beacon round must be a positive 64-bit integer");
+    }
     if (typeof beacon.signature !== "string" || !HEX.test(beacon.signature)) return fail("beacon signature missing or not lowercase hex");
     if (typeof beacon.randomness !== "string" || !HEX64.test(beacon.randomness)) {
       return fail("beacon randomness missing or not 64 lowercase hex digits");
     }
+    var chain = (trusted || {})[beacon.chain];
+    if (!chain) {
+      return fail(
+        "chain " + beacon.chain + " not trusted: the operator names it, but only a chain the verifier already trusts can vouch for a round"
+      );
+    }
+    var round = beacon.round;
     return sha256Hex(fromHex(beacon.signature)).then(function (digest) {
-      if (digest !== beacon.randomness) return check("beacon", false, "round " + beacon.round + ": randomness is not SHA-256 of signature");
-      return check("beacon", true, "round " + beacon.round + " of " + beacon.source + ": randomness is SHA-256 of signature");
+      if (digest !== beacon.randomness) return check("beacon", false, "round " + round + ": randomness is not SHA-256 of signature");
+      return signatureValid(chain, round, beacon.signature, previous.signature).then(
+        function (valid) {
+          if (!valid) return check("beacon", false, "round " + round + ": BLS signature does NOT verify against the public key of chain " + chain.name);
+          return check(
+            "beacon",
+            true,
+            "round " + round + " of chain " + chain.name + " (" + chain.scheme + "): BLS signature verified against its trusted public key, randomness is SHA-256 of it"
+          );
+        },
+        function (error) {
+          var problem = chain.scheme === CHAINED && !previous.signature && previous.problem ? " (" + previous.problem + ")" : "";
+          return check("beacon", false, "round " + round + ": signature not verified: " + error.message + problem);
+        }
+      );
     });
+  }
+
+  /** The round is the first due at least 30 s after closes_at, by the TRUSTED chain's timing. */
+  function checkBeaconRound(proof, trusted) {
+    var beacon = proof.beacon;
+    if (beacon === null || beacon === undefined) return check("beacon_round", true, "no beacon");
+    if (typeof beacon !== "object" || Array.isArray(beacon)) return check("beacon_round", false, "not checked: no beacon object");
+    var chain = typeof beacon.chain === "string" ? (trusted || {})[beacon.chain] : null;
+    if (!chain) return check("beacon_round", false, "not checked: the beacon's chain is not trusted");
+    if (!isInt(beacon.round)) return check("beacon_round", false, "not checked: beacon round is " + JSON.stringify(beacon.round));
+    var text = proof.closes_at;
+    var closes = typeof text === "string" && /(Z|[+-][0-9]{2}:[0-9]{2})$/.test(text) ? Date.parse(text) / 1000 : NaN;
+    if (isNaN(closes)) return check("beacon_round", false, "closes_at is not an ISO 8601 time with offset: " + JSON.stringify(text));
+    var earliest = Math.floor(closes) + 30;
+    var planned = earliest <= chain.genesis_time ? 1 : Math.ceil((earliest - chain.genesis_time) / chain.period) + 1;
+    var due = chain.genesis_time + (beacon.round - 1) * chain.period;
+    if (beacon.round !== planned) {
+      return check("beacon_round", false, "round " + beacon.round + " used, round " + planned + " is the first due 30 s after closes_at");
+    }
+    if (due < closes + 30) return check("beacon_round", false, "round " + beacon.round + " was due before closes_at + 30 s");
+    return check("beacon_round", true, "round " + beacon.round + " is the planned round, due " + new Date(due * 1000).toISOString());
   }
 
   function sameWinner(want, got) {
@@ -286,11 +432,16 @@
     });
   }
 
-  /** Every check of FAIRNESS.md on a proof and the ballots.txt bytes; never rejects. */
+  /**
+   * Every check of docs/fairness.md on a proof and the ballots.txt bytes; never rejects.
+   * options.trusted: the trusted chains by hash (default: those this page ships);
+   * options.previous: {signature, problem}, a chained round's previous signature or why there is none.
+   */
   function verifyProof(proof, ballots, options) {
     options = options || {};
     if (!proof || typeof proof !== "object" || Array.isArray(proof)) proof = {};
     var checks = [];
+    var trusted = options.trusted || trustedSet(shippedChains(), []);
 
     checks.push(
       proof.algorithm === ALGORITHM
@@ -350,14 +501,11 @@
             ? check("ballot_digest", true, digest)
             : check("ballot_digest", false, "SHA-256(ballots.txt) is " + digest + ", proof says " + JSON.stringify(proof.ballot_digest))
         );
-        return checkBeacon(proof.beacon);
+        return checkBeacon(proof.beacon, trusted, options.previous);
       })
       .then(function (beaconCheck) {
         checks.push(beaconCheck);
-        return checkBeaconRound(proof);
-      })
-      .then(function (roundCheck) {
-        if (roundCheck) checks.push(roundCheck);
+        checks.push(checkBeaconRound(proof, trusted));
         var stop = blocked(checks, "winners", WINNERS_NEED);
         return stop || checkWinners(proof, ids || []);
       })
@@ -371,52 +519,7 @@
       });
   }
 
-  /**
-   * With a beacon: fetch the chain's /info from the beacon itself and check the proof used the
-   * planned round, the first due at least 30 s after closes_at (FAIRNESS.md). Null without one.
-   */
-  var configuredBeacon = "";
-
-  function checkBeaconRound(proof) {
-    var beacon = proof.beacon;
-    if (!beacon || typeof beacon !== "object" || typeof beacon.source !== "string") return Promise.resolve(null);
-    var source = beacon.source.replace(/\/+$/, "");
-    if (source !== configuredBeacon) {
-      // This page may only contact the lottery's configured beacon (its CSP says so).
-      return Promise.resolve(
-        check("beacon_round", false, "the proof names beacon " + source + ", not this lottery's; check it with lottery verify")
-      );
-    }
-    var url = source + "/" + beacon.chain + "/info";
-    return window
-      .fetch(url, { cache: "no-store" })
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.json();
-      })
-      .then(function (info) {
-        var genesis = info.genesis_time;
-        var period = info.period;
-        var closesAt = Math.floor(Date.parse(proof.closes_at) / 1000);
-        if (!isInt(genesis) || !isInt(period) || period <= 0 || isNaN(closesAt)) {
-          return check("beacon_round", false, "cannot compute the planned round from the chain info");
-        }
-        if (info.hash && info.hash !== beacon.chain) {
-          return check("beacon_round", false, "chain info is for " + info.hash + ", proof names " + beacon.chain);
-        }
-        var earliest = closesAt + 30;
-        var planned = earliest <= genesis ? 1 : Math.ceil((earliest - genesis) / period) + 1;
-        if (beacon.round !== planned) {
-          return check("beacon_round", false, "round " + beacon.round + " used, round " + planned + " is the first due 30 s after closes_at");
-        }
-        return check("beacon_round", true, "round " + beacon.round + " is the planned round");
-      })
-      .catch(function (error) {
-        return check("beacon_round", false, "chain info unreachable at " + url + ": " + error.message);
-      });
-  }
-
-  /** The exact verdict texts of API.md ("Pages"). */
+  /** The exact verdict texts of docs/api.md ("Pages"). */
   function verdict(checks) {
     var failed = checks.filter(function (c) {
       return !c.ok;
@@ -437,6 +540,10 @@
     drawAll: drawAll,
     verifyProof: verifyProof,
     verdict: verdict,
+    parseChain: parseChain,
+    trustedSet: trustedSet,
+    shippedChains: shippedChains,
+    signatureValid: signatureValid,
   };
 
   // ---- the page ---------------------------------------------------------------------------
@@ -451,17 +558,118 @@
     }
   }
 
-  function fetchOk(url, kind) {
+  var MAX_PROOF_BYTES = 64 * 1024;
+  var MAX_ROUND_BYTES = 16 * 1024;
+  var MAX_BALLOT_LINE = 20; // a 64-bit id has at most 19 digits, plus its newline
+  var MAX_BALLOTS = 20000000;
+  var MAX_JSON_DEPTH = 16;
+  var DEADLINE_MS = 60000;
+
+  /** The chains this page ships (lottery/beacon_chains.py, rendered into the page). */
+  function shippedChains() {
+    var element = document.getElementById("trusted-chains");
+    return element ? JSON.parse(element.textContent) : [];
+  }
+
+  /** The body of `response`, at most `limit` bytes (a hostile answer must not fill memory). */
+  function readLimited(response, limit, url) {
+    var tooLong = function () {
+      return new Error("GET " + url + ": answer longer than the " + limit + " bytes allowed");
+    };
+    if (Number(response.headers.get("Content-Length")) > limit) return Promise.reject(tooLong());
+    if (!response.body) return Promise.resolve(new Uint8Array(0));
+    var reader = response.body.getReader();
+    var parts = [];
+    var size = 0;
+    function pump() {
+      return reader.read().then(function (step) {
+        if (step.done) {
+          var all = new Uint8Array(size);
+          parts.reduce(function (offset, part) {
+            all.set(part, offset);
+            return offset + part.length;
+          }, 0);
+          return all;
+        }
+        size += step.value.length;
+        if (size > limit) {
+          reader.cancel();
+          throw tooLong();
+        }
+        parts.push(step.value);
+        return pump();
+      });
+    }
+    return pump();
+  }
+
+  function tooDeep(value) {
+    var stack = [[value, 1]];
+    while (stack.length) {
+      var top = stack.pop();
+      if (top[0] && typeof top[0] === "object") {
+        if (top[1] > MAX_JSON_DEPTH) return true;
+        Object.keys(top[0]).forEach(function (key) {
+          stack.push([top[0][key], top[1] + 1]);
+        });
+      }
+    }
+    return false;
+  }
+
+  function readJson(response, limit, url) {
+    return readLimited(response, limit, url).then(function (bytes) {
+      var value = JSON.parse(new TextDecoder().decode(bytes));
+      if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error("GET " + url + ": not a JSON object");
+      if (tooDeep(value)) throw new Error("GET " + url + ": JSON nested deeper than " + MAX_JSON_DEPTH + " levels");
+      return value;
+    });
+  }
+
+  function fetchOk(url, kind, signal) {
     var target = sameOrigin(url);
     if (!target) return Promise.reject(new Error(kind + " URL must be on this site: " + url));
-    return window.fetch(target, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+    return window.fetch(target, { credentials: "same-origin", cache: "no-store", signal: signal }).then(function (response) {
       if (!response.ok) throw new Error("GET " + url + ": HTTP " + response.status);
       return response;
     });
   }
 
+  /**
+   * A chained round also signs the previous round's signature: read it from the lottery's
+   * configured drand relay (the only one this page's CSP lets it contact). The relay needs no
+   * trust: a wrong answer only makes the signature fail against the trusted key.
+   */
+  function previousSignature(proof, trusted, relay, signal) {
+    var beacon = proof.beacon;
+    var chain = beacon && typeof beacon === "object" && typeof beacon.chain === "string" ? trusted[beacon.chain] : null;
+    if (!chain || chain.scheme !== CHAINED || !isInt(beacon.round)) return Promise.resolve({});
+    if (!relay) return Promise.resolve({ problem: "this page may only contact the lottery's drand relay, and none is configured: check it with lottery verify" });
+    var url = relay + "/" + chain.hash + "/public/" + beacon.round;
+    return window
+      .fetch(url, { cache: "no-store", credentials: "omit", signal: signal })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return readJson(response, MAX_ROUND_BYTES, url);
+      })
+      .then(function (published) {
+        var previous = published.previous_signature;
+        if (published.round !== beacon.round || typeof previous !== "string" || !HEX.test(previous)) {
+          return { problem: "GET " + url + ": no previous_signature of round " + beacon.round };
+        }
+        return { signature: previous };
+      })
+      .catch(function (error) {
+        if (signal.aborted) throw error;
+        return { problem: "GET " + url + ": " + error.message };
+      });
+  }
+
   function render(root, checks) {
     var list = root.querySelector("#checks");
+    list.querySelectorAll(".check").forEach(function (item) {
+      item.classList.remove("is-running", "is-pass", "is-fail");
+    });
     checks.forEach(function (c) {
       var item = list.querySelector('[data-check="' + c.name + '"]');
       if (!item) {
@@ -485,11 +693,15 @@
     var result = root.querySelector("#verdict");
     var text = verdict(checks);
     result.textContent = text;
+    result.classList.remove("is-pass", "is-fail");
     result.classList.add(text === "All checks passed" ? "is-pass" : "is-fail");
     root.setAttribute("data-verdict", text === "All checks passed" ? "pass" : "fail");
   }
 
   function setupLookups(root, state) {
+    // Once: a second run (trusting another chain) re-reads the same published files.
+    if (root.hasAttribute("data-lookups")) return;
+    root.setAttribute("data-lookups", "");
     var lookup = root.querySelector("#lookup-form");
     if (lookup && state.ids) {
       var positions = null;
@@ -534,35 +746,62 @@
     }
   }
 
-  function run(root) {
+  function run(root, extraChains) {
     root.querySelectorAll(".check").forEach(function (item) {
+      item.classList.remove("is-pass", "is-fail");
       item.classList.add("is-running");
       item.querySelector(".check-state").textContent = "checking";
     });
+    var result = root.querySelector("#verdict");
+    result.textContent = "";
+    root.removeAttribute("data-verdict");
     var state = { proof: null, ids: null };
-    configuredBeacon = (root.getAttribute("data-beacon-url") || "").replace(/\/+$/, "");
+    var relay = (root.getAttribute("data-beacon-url") || "").replace(/\/+$/, "");
     var proofUrl = root.getAttribute("data-proof-url");
     var ballotsUrl = root.getAttribute("data-ballots-url");
-    Promise.all([
-      fetchOk(proofUrl, "proof").then(function (r) {
-        return r.json();
-      }),
-      fetchOk(ballotsUrl, "ballot list").then(function (r) {
-        return r.arrayBuffer();
-      }),
-    ])
+    // One deadline for every download together, as `lottery verify --timeout`.
+    var controller = new AbortController();
+    var timer = window.setTimeout(function () {
+      controller.abort();
+    }, DEADLINE_MS);
+    var trusted;
+    var proof;
+    Promise.resolve()
+      .then(function () {
+        trusted = trustedSet(shippedChains(), extraChains);
+        return fetchOk(proofUrl, "proof", controller.signal);
+      })
+      .then(function (response) {
+        return readJson(response, MAX_PROOF_BYTES, proofUrl);
+      })
+      .then(function (value) {
+        proof = value;
+        var count = proof.ballot_count;
+        if (!isInt(count) || count < 0 || count > MAX_BALLOTS) {
+          throw new Error("the proof's ballot_count is " + JSON.stringify(count) + ", not a number of ballots: ballots.txt not downloaded");
+        }
+        return Promise.all([
+          fetchOk(ballotsUrl, "ballot list", controller.signal).then(function (response) {
+            return readLimited(response, count * MAX_BALLOT_LINE + 1024, ballotsUrl);
+          }),
+          previousSignature(proof, trusted, relay, controller.signal),
+        ]);
+      })
       .then(
         function (results) {
-          state.proof = results[0];
-          var bytes = new Uint8Array(results[1]);
+          window.clearTimeout(timer);
+          state.proof = proof;
+          var bytes = results[0];
           try {
             state.ids = parseBallotsTxt(bytes);
           } catch (error) {
             state.ids = null;
           }
-          return verifyProof(results[0], bytes, { expectedDate: root.getAttribute("data-date") });
+          return verifyProof(proof, bytes, { expectedDate: root.getAttribute("data-date"), trusted: trusted, previous: results[1] });
         },
         function (error) {
+          window.clearTimeout(timer);
+          if (controller.signal.aborted) return [check("deadline", false, "verification did not finish within " + DEADLINE_MS / 1000 + " s")];
           return [check("fetch", false, error.message)];
         }
       )
@@ -572,9 +811,34 @@
       });
   }
 
+  /** Trusting one more chain, named by the person verifying, and verifying again. */
+  function setupTrustForm(root) {
+    var form = root.querySelector("#trust-form");
+    if (!form) return;
+    form.hidden = false;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var out = form.querySelector("#trust-result");
+      out.classList.remove("is-pass", "is-fail");
+      var chain;
+      try {
+        chain = parseChain(form.querySelector("#trust-chain").value);
+      } catch (error) {
+        out.textContent = "Not a chain: " + error.message;
+        out.classList.add("is-fail");
+        return;
+      }
+      out.textContent = "Verifying again, also trusting chain " + chain.hash + ".";
+      run(root, [chain]);
+    });
+  }
+
   function start() {
     var root = document.getElementById("verifier");
-    if (root && root.getAttribute("data-status") === "closed") run(root);
+    if (root && root.getAttribute("data-status") === "closed") {
+      setupTrustForm(root);
+      run(root, []);
+    }
   }
 
   if (document.readyState !== "loading") start();
