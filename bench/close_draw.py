@@ -339,7 +339,7 @@ def worker_close(*, draw_id: int, now: dt.datetime, phases: bool, profile: str |
         profiler = cProfile.Profile()
         profiler.enable()
     start, cpu_start = time.perf_counter(), time.process_time()
-    draw = draw_close(draw_id=draw_id, now=now)
+    draw = draw_close(draw_id=draw_id, clock=lambda: now)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     if profiler:
         profiler.disable()

@@ -13,6 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from lottery import __version__
+
 
 def _django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -84,7 +86,7 @@ def _close(args: argparse.Namespace) -> int:
     from lottery.draws.services import draw_close_by_date
 
     try:
-        draw = draw_close_by_date(date=args.date, now=timezone.now())
+        draw = draw_close_by_date(date=args.date, clock=timezone.now)
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 1
@@ -124,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="lottery", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"lottery {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the embedded service")
     serve.add_argument("--host", default="127.0.0.1")

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def at(moment: dt.datetime) -> Callable[[], dt.datetime]:
+    """A clock stopped at `moment`: the demo's purchases and closes happen when it says."""
+    return lambda: moment
+
+
 def seed(days: int = 30) -> str:
     """A month of history through the real services; returns the latest closed date."""
     import django
@@ -121,13 +127,13 @@ def seed(days: int = 30) -> str:
         buy_at = draw.closes_at - dt.timedelta(hours=3)
         for player in rng.sample(players, rng.randint(4, len(players))):
             quantity = rng.randint(1, 9)
-            ballot_purchase(user=player, quantity=quantity, card=card, now=buy_at, draw_date=date)
-        draw_close(draw_id=draw.pk, now=draw.closes_at)
+            ballot_purchase(user=player, quantity=quantity, card=card, clock=at(buy_at), draw_date=date)
+        draw_close(draw_id=draw.pk, clock=at(draw.closes_at))
         latest = date
     draws_ensure_upcoming(now=now)
     for player in players[:8]:
-        ballot_purchase(user=player, quantity=rng.randint(2, 6), card=card, now=now, draw_date=today)
-    ballot_purchase(user=demo, quantity=3, card=card, now=now)  # unassigned, to show the assign form
+        ballot_purchase(user=player, quantity=rng.randint(2, 6), card=card, clock=at(now), draw_date=today)
+    ballot_purchase(user=demo, quantity=3, card=card, clock=at(now))  # unassigned, to show the assign form
     return latest.isoformat()
 
 

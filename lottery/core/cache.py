@@ -37,6 +37,12 @@ class ResilientRedisCache(RedisCache):
         except RedisError:
             return bool(self._degraded("add", False))
 
+    def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
+        try:
+            return int(super().incr(key, delta, version))
+        except RedisError:
+            return int(self._degraded("incr", 0))  # a rate-limit counter reads as unused
+
     def delete(self, key: Any, version: Any = None) -> bool:
         try:
             return bool(super().delete(key, version))

@@ -18,6 +18,7 @@ PERIODIC_TASKS = [
     "lottery.draws.tasks.draws_draw_pending_task",
     "lottery.draws.tasks.draws_ensure_upcoming_task",
     "lottery.core.tasks.outbox_sweep_task",
+    "lottery.payments.tasks.orders_capture_pending_task",
     "lottery.accounts.tasks.auth_tokens_purge_expired_task",
 ]
 

@@ -1,4 +1,4 @@
-"""Draws, ballots and stats API (API.md): thin views over draws.services and selectors."""
+"""Draws, ballots and stats API (docs/api.md): thin views over draws.services and selectors."""
 
 import hashlib
 from typing import Any
@@ -106,17 +106,25 @@ class DrawListApi(APIView):
         return _paginated(request, self, draws, draw_as_dict, DrawSerializer)
 
 
-def _draw_read(request: Request, date: str, part: str, build: Any) -> HttpResponseBase:
-    """A public read of one draw. A closed draw never changes, so its rendered JSON is
-    cached: in the shared cache, in each web process (lottery.core.immutable), and by
-    clients and proxies, which revalidate with its ETag if they ask again."""
-    body, closed = selectors.draw_rendered(date=parse_date_param(date), part=part, build=build)
-    response = HttpResponse(body, content_type="application/json")
-    if not closed:
+def _draw_read(
+    request: Request, date: str, part: str, build: Any, *, names_winners: bool
+) -> HttpResponseBase:
+    """A public read of one draw. A closed draw never changes but for its winners' display
+    names, so its rendered JSON is cached in the shared cache, in each web process
+    (lottery.core.immutable) and by clients and proxies, which revalidate with its ETag: for
+    good if it names no one, else no longer than a rename may take to show."""
+    rendered = selectors.draw_rendered(
+        date=parse_date_param(date), part=part, build=build, names_winners=names_winners
+    )
+    response = HttpResponse(rendered.body, content_type="application/json")
+    if not rendered.closed:
         response["Cache-Control"] = "no-cache"
         return response
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    etag = f'"{hashlib.sha256(rendered.body).hexdigest()[:32]}"'
+    if rendered.fresh_for is None:
+        response["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:
+        response["Cache-Control"] = f"public, max-age={rendered.fresh_for}"
     response["ETag"] = etag
     return get_conditional_response(request, etag=etag, response=response)
 
@@ -129,7 +137,13 @@ class DrawDetailApi(APIView):
         responses={200: DrawSerializer, **problem_responses(400, 404)},
     )
     def get(self, request: Request, date: str) -> HttpResponseBase:
-        return _draw_read(request, date, "detail", lambda draw: DrawSerializer(draw_as_dict(draw)).data)
+        return _draw_read(
+            request,
+            date,
+            "detail",
+            lambda draw: DrawSerializer(draw_as_dict(draw)).data,
+            names_winners=True,
+        )
 
 
 class DrawWinnersApi(APIView):
@@ -147,6 +161,7 @@ class DrawWinnersApi(APIView):
             lambda draw: DrawWinnersSerializer(
                 {"date": draw.date, "status": draw.status, "winners": selectors.draw_winners(draw)}
             ).data,
+            names_winners=True,
         )
 
 
@@ -158,7 +173,7 @@ class DrawProofApi(APIView):
         responses={200: ProofSerializer, **problem_responses(400, 404)},
     )
     def get(self, request: Request, date: str) -> HttpResponseBase:
-        return _draw_read(request, date, "proof", selectors.draw_proof)
+        return _draw_read(request, date, "proof", selectors.draw_proof, names_winners=False)
 
 
 class DrawBallotsTxtApi(APIView):
@@ -167,7 +182,9 @@ class DrawBallotsTxtApi(APIView):
         operation_id="draws_ballots_txt",
         parameters=[DATE_PARAM],
         responses={
-            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="ballots.txt (FAIRNESS.md)"),
+            (200, "text/plain"): OpenApiResponse(
+                OpenApiTypes.STR, description="ballots.txt (docs/fairness.md)"
+            ),
             **problem_responses(400, 404, 409),
         },
     )
@@ -192,7 +209,7 @@ class DrawCloseApi(APIView):
     def post(self, request: Request, date: str) -> Response:
         actor = self._operator(request)
         draw_date = parse_date_param(date)
-        services.draw_close_by_date(date=draw_date, now=timezone.now(), actor=actor)
+        services.draw_close_by_date(date=draw_date, clock=timezone.now, actor=actor)
         return Response(DrawSerializer(draw_as_dict(selectors.draw_get(date=draw_date))).data)
 
     def _operator(self, request: Request) -> Any:
@@ -257,7 +274,7 @@ class BallotPurchaseApi(APIView):
                 expiry_year=payment["expiry_year"],
                 cvc=payment["cvc"],
             ),
-            now=timezone.now(),
+            clock=timezone.now,
             idempotency_key=key,
             fingerprint=services.purchase_fingerprint(request.data),
         )
@@ -321,7 +338,7 @@ class BallotAssignApi(APIView):
             user=request.user,  # type: ignore[arg-type]
             ballot_id=ballot_id,
             draw_date=draw_date,
-            now=timezone.now(),
+            clock=timezone.now,
         )
         # Just put into an open draw: assigned, no prize yet.
         assigned = {"id": ballot.pk, "draw": draw_date, "status": "assigned", "prize": None}

@@ -1,4 +1,4 @@
-"""A draw's ballot list, read without ORM objects (FAIRNESS.md, DESIGN.md).
+"""A draw's ballot list, read without ORM objects (docs/fairness.md, docs/architecture.md).
 
 The list is read in pages of ascending ids, each page already as ballots.txt text, so the
 close hashes a million ids in a few queries with flat memory. Remembering where each page

@@ -120,7 +120,7 @@ class Draw(models.Model):
 
     @property
     def revealed_seed(self) -> str | None:
-        """The seed in hex once winners are drawn; None before (FAIRNESS.md)."""
+        """The seed in hex once winners are drawn; None before (docs/fairness.md)."""
         return bytes(self.seed).hex() if self.is_drawn else None
 
 

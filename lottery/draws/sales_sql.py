@@ -84,8 +84,8 @@ def order_insert(order: Order) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO payments_order (user_id, quantity, amount, currency, draw_id, gateway, "
-            "charge_reference, card_last4, created_at, idempotency_key, request_fingerprint) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            "charge_reference, card_last4, created_at, capture_status, idempotency_key, "
+            "request_fingerprint) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             [
                 order.user_id,  # type: ignore[attr-defined]
                 order.quantity,
@@ -96,6 +96,7 @@ def order_insert(order: Order) -> int:
                 order.charge_reference,
                 order.card_last4,
                 adapt_moment(order.created_at),
+                order.capture_status,
                 order.idempotency_key,
                 order.request_fingerprint,
             ],
@@ -103,9 +104,10 @@ def order_insert(order: Order) -> int:
         return int(cursor.fetchone()[0])
 
 
-def ballots_insert(*, order: Order, now: dt.datetime) -> list[int]:
-    """The order's `quantity` ballots, in one statement whatever the quantity; their ids, ascending."""
-    moment = adapt_moment(now)
+def ballots_insert(*, order: Order) -> list[int]:
+    """The order's `quantity` ballots, bought (and assigned, with a draw) at its created_at, in
+    one statement whatever the quantity; their ids, ascending."""
+    moment = adapt_moment(order.created_at)
     with connection.cursor() as cursor:
         cursor.execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %s) "
@@ -143,9 +145,9 @@ def ballot_owned_for_update(*, ballot_id: int, owner_id: int) -> OwnedBallot | N
     return OwnedBallot(id=row[0], draw_id=row[1], purchased_at=from_db(Ballot, "purchased_at", row[2]))
 
 
-def ballot_assign_to(*, ballot_id: int, draw_id: int, now: dt.datetime) -> None:
+def ballot_assign_to(*, ballot_id: int, draw_id: int, assigned_at: dt.datetime) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE draws_ballot SET draw_id = %s, assigned_at = %s WHERE id = %s",
-            [draw_id, adapt_moment(now), ballot_id],
+            [draw_id, adapt_moment(assigned_at), ballot_id],
         )

@@ -1,6 +1,8 @@
-"""Reads for the API and pages. Closed draws never change, so their reads are cacheable."""
+"""Reads for the API and pages. Closed draws never change, so their reads are cacheable;
+the winners' display names do (their profiles), so reads naming them are cached briefly."""
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,19 +53,52 @@ def draw_get(*, date: dt.date) -> Draw:
     return draw
 
 
-def draw_rendered(*, date: dt.date, part: str, build: Callable[[Draw], Any]) -> tuple[bytes, bool]:
-    """(JSON bytes of `build(draw)`, whether the draw is closed). Closed draws never change,
-    so their bytes are cached until evicted: a million-ballot draw costs one cache read."""
+# A winner's display name follows their profile: a rename or an erasure shows in every
+# response within this many seconds, whatever is cached (docs/api.md).
+NAMES_FRESH_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A draw's JSON. `fresh_for`: how many more seconds it stays right (it names winners),
+    or None if it never changes (closed, naming no one); meaningless while not closed."""
+
+    body: bytes
+    closed: bool
+    fresh_for: int | None = None
+
+
+@dataclass(frozen=True)
+class _Kept:
+    body: bytes
+    fresh_until: float | None  # time.time() when a winner's rename must show; None: never changes
+
+
+def draw_rendered(*, date: dt.date, part: str, build: Callable[[Draw], Any], names_winners: bool) -> Rendered:
+    """`build(draw)` as JSON. A closed draw's part is kept in the shared cache: for good if it
+    names no one (a million-ballot draw costs one cache read), else until NAMES_FRESH_SECONDS
+    after it was built, a moment handed on to every cache downstream (`fresh_for`).
+
+    Freshness is judged by this process's clock, not the cache's expiry, which only frees
+    the memory: the same deadline holds whichever cache backend keeps it."""
     key = f"draw-json:{part}:{date.isoformat()}"
-    body = cache.get(key)
-    if body is not None:
-        return body, True
+    now = time.time()
+    kept = cache.get(key)
+    if isinstance(kept, _Kept):  # anything else (an older release's bytes) is rebuilt
+        if kept.fresh_until is None:
+            return Rendered(kept.body, closed=True)
+        left = int(kept.fresh_until - now)
+        if left > 0:
+            return Rendered(kept.body, closed=True, fresh_for=left)
     draw = draw_get(date=date)
     body = JSONRenderer().render(build(draw))
-    closed = draw.status == Draw.Status.CLOSED
-    if closed:
-        cache.set(key, body, None)
-    return body, closed
+    if draw.status != Draw.Status.CLOSED:
+        return Rendered(body, closed=False)
+    if not names_winners:
+        cache.set(key, _Kept(body, fresh_until=None), None)
+        return Rendered(body, closed=True)
+    cache.set(key, _Kept(body, fresh_until=now + NAMES_FRESH_SECONDS), NAMES_FRESH_SECONDS)
+    return Rendered(body, closed=True, fresh_for=NAMES_FRESH_SECONDS)
 
 
 def draws_list(*, status: str | None) -> QuerySet[Draw]:
@@ -119,7 +154,7 @@ def draw_winners(draw: Draw) -> list[dict[str, Any]]:
 
 
 def draw_proof(draw: Draw) -> dict[str, Any]:
-    """The proof of FAIRNESS.md. The seed and winners appear only once drawn."""
+    """The proof of docs/fairness.md. The seed and winners appear only once drawn."""
     frozen = draw.status != Draw.Status.OPEN
     drawn = draw.status == Draw.Status.CLOSED
     beacon: dict[str, Any] | None = None

@@ -1,4 +1,4 @@
-"""Output shapes of API.md's Draw, Winner, Ballot and Proof (documented in the OpenAPI schema)."""
+"""Output shapes of docs/api.md's Draw, Winner, Ballot and Proof (documented in the OpenAPI schema)."""
 
 from rest_framework import serializers
 

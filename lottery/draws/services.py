@@ -1,8 +1,11 @@
 """Draw rules: creating upcoming draws, buying and assigning ballots, closing draws.
 
-Lock discipline (DESIGN.md): purchases and assignments take the draw lock shared and
-check, under it, that the draw is open and `now < closes_at`; the close takes it
-exclusively. So a ballot accepted before the close is in the draw and none enters after.
+Lock discipline (docs/fairness.md, "Which ballots are in"): purchases and assignments take
+the draw lock shared and only then read the decision time from their clock, checking under
+the lock, in the transaction that stores the ballot, that the draw is open and that time is
+before `closes_at`; that time is what the ballot records. The close takes the lock
+exclusively and reads its freeze time under it. So a ballot accepted before the close is in
+the draw, none is stored with a decision time at or past `closes_at`, and none enters after.
 """
 
 import datetime as dt
@@ -17,6 +20,7 @@ from typing import Any, ParamSpec
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from lottery import fairness
@@ -30,6 +34,7 @@ from lottery.core.timefmt import iso_utc
 from lottery.payments.errors import IdempotencyKeyReused
 from lottery.payments.gateway import Card, PaymentGateway, payment_gateway
 from lottery.payments.models import Order
+from lottery.payments.services import order_capture
 
 from . import sales_sql
 from .ballot_list import PageIndex, ballot_ids_at, ballot_txt_pages
@@ -51,6 +56,7 @@ from .sales_sql import DrawState
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
+Clock = Callable[[], dt.datetime]
 
 
 # --- creating draws ----------------------------------------------------------------------
@@ -168,19 +174,21 @@ def _draw_state_for_date(date: dt.date) -> DrawState:
     return state
 
 
-def _assert_accepting(draw: Draw | DrawState, now: dt.datetime) -> None:
+def _assert_accepting(draw: DrawState, now: dt.datetime) -> None:
     if draw.status != Draw.Status.OPEN or now >= draw.closes_at:
         raise DrawClosed()
 
 
-def _lock_open_draw(draw_id: int, now: dt.datetime) -> DrawState:
-    """Inside a transaction: hold the draw lock shared and re-read its state under it."""
+def _lock_open_draw(draw_id: int, clock: Clock) -> tuple[DrawState, dt.datetime]:
+    """Inside the transaction that stores the ballot: hold the draw lock shared, then read the
+    draw's state and the decision time under it; both, if the draw accepts the ballot."""
     draw_lock_shared(draw_id)
+    decided_at = clock()
     state = sales_sql.draw_state(draw_id)
     if state is None:
         raise DrawNotFound()
-    _assert_accepting(state, now)
-    return state
+    _assert_accepting(state, decided_at)
+    return state, decided_at
 
 
 def purchase_fingerprint(payload: Any) -> str:
@@ -258,7 +266,7 @@ def ballot_purchase(
     user: User,
     quantity: int,
     card: Card,
-    now: dt.datetime,
+    clock: Clock = timezone.now,
     draw_date: dt.date | None = None,
     idempotency_key: str | None = None,
     fingerprint: str = "",
@@ -266,9 +274,11 @@ def ballot_purchase(
 ) -> Purchase:
     """Charge for `quantity` ballots and create them (in `draw_date`'s draw if given).
 
-    The order, its ballots and the captured charge exist together or not at all: the card
-    is authorized first, the rows are written in one transaction, and the authorization is
-    captured after commit or voided on failure.
+    The order, its ballots and the charge exist together or not at all: the card is
+    authorized first, the rows are written in one transaction, and the authorization is
+    captured after commit (retried by the sweep if that fails) or voided on failure. Whether
+    the draw takes the ballots is decided with `clock` read under the draw's lock, however
+    long the authorization took; that moment is the order's and its ballots' time.
     """
     if not 1 <= quantity <= 1000:
         raise ValueError("quantity must be 1..1000")
@@ -278,10 +288,12 @@ def ballot_purchase(
         return replay
     draw = _draw_state_for_date(draw_date) if draw_date else None
     if draw:
-        _assert_accepting(draw, now)  # fail fast before charging; re-checked under the lock
+        _assert_accepting(draw, clock())  # fail fast before charging; decided under the lock
     gateway = gateway or payment_gateway()
     amount = quantity * settings.LOTTERY_BALLOT_PRICE_CENTS
-    authorization = gateway.authorize(card=card, amount=amount, currency=settings.LOTTERY_CURRENCY, now=now)
+    authorization = gateway.authorize(
+        card=card, amount=amount, currency=settings.LOTTERY_CURRENCY, now=clock()
+    )
     order = Order(
         user=user,
         quantity=quantity,
@@ -291,17 +303,18 @@ def ballot_purchase(
         gateway=authorization.gateway,
         charge_reference=authorization.reference,
         card_last4=authorization.card_last4,
-        created_at=now,
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
     )
     try:
         with transaction.atomic():
             if draw:
-                draw = _lock_open_draw(draw.id, now)
+                draw, order.created_at = _lock_open_draw(draw.id, clock)
+            else:
+                order.created_at = clock()
             order.pk = sales_sql.order_insert(order)
             receipt = purchase_receipt(
-                order, sales_sql.ballots_insert(order=order, now=now), draw.date if draw else None
+                order, sales_sql.ballots_insert(order=order), draw.date if draw else None
             )
     except IntegrityError:
         gateway.void(authorization)
@@ -314,12 +327,16 @@ def ballot_purchase(
         gateway.void(authorization)
         raise
     order._state.adding = False  # written by sales_sql, as if saved
-    gateway.capture(authorization)
+    # The ballots are the customer's now: a failed capture is marked and retried, not raised.
+    order_capture(order=order, gateway=gateway, clock=clock)
     return Purchase(order=order, receipt=receipt, replayed=False)
 
 
-def ballot_assign(*, user: User, ballot_id: int, draw_date: dt.date, now: dt.datetime) -> Ballot:
-    """Put the caller's unassigned ballot into `draw_date`'s open draw; the ballot as assigned."""
+def ballot_assign(*, user: User, ballot_id: int, draw_date: dt.date, clock: Clock = timezone.now) -> Ballot:
+    """Put the caller's unassigned ballot into `draw_date`'s open draw; the ballot as assigned.
+
+    Decided with `clock` read under the draw's lock: that moment is the ballot's assigned_at.
+    """
     user_assert_can_play(user=user)
     with transaction.atomic():
         ballot = sales_sql.ballot_owned_for_update(ballot_id=ballot_id, owner_id=user.pk)
@@ -328,10 +345,14 @@ def ballot_assign(*, user: User, ballot_id: int, draw_date: dt.date, now: dt.dat
         draw = _draw_state_for_date(draw_date)
         if ballot.draw_id is not None:
             raise AlreadyAssigned()
-        draw = _lock_open_draw(draw.id, now)
-        sales_sql.ballot_assign_to(ballot_id=ballot.id, draw_id=draw.id, now=now)
+        draw, assigned_at = _lock_open_draw(draw.id, clock)
+        sales_sql.ballot_assign_to(ballot_id=ballot.id, draw_id=draw.id, assigned_at=assigned_at)
     return Ballot(
-        id=ballot.id, owner=user, draw_id=draw.id, purchased_at=ballot.purchased_at, assigned_at=now
+        id=ballot.id,
+        owner=user,
+        draw_id=draw.id,
+        purchased_at=ballot.purchased_at,
+        assigned_at=assigned_at,
     )
 
 
@@ -393,15 +414,21 @@ def _draw_winners(draw: Draw, beacon: str, pages: PageIndex | None = None) -> li
     )
 
 
-def draw_close(*, draw_id: int, now: dt.datetime, actor: User | None = None, manual: bool = False) -> Draw:
-    """Freeze the ballot list and draw the winners (FAIRNESS.md), in one transaction.
+def draw_close(
+    *, draw_id: int, clock: Clock = timezone.now, actor: User | None = None, manual: bool = False
+) -> Draw:
+    """Freeze the ballot list and draw the winners (docs/fairness.md), in one transaction.
 
-    Idempotent: closing a frozen or closed draw returns it unchanged. Any failure rolls the
-    whole close back, leaving the draw open and intact for the next attempt.
+    The freeze time (`closed_at`) is read from `clock` under the exclusive draw lock, after
+    every purchase or assignment holding it shared has committed: never earlier than the
+    decision time of a ballot in the list. Idempotent: closing a frozen or closed draw
+    returns it unchanged. Any failure rolls the whole close back, leaving the draw open and
+    intact for the next attempt.
     """
     started = time.perf_counter()
     with transaction.atomic():
         draw_lock_exclusive(draw_id)
+        now = clock()
         draw = Draw.objects.select_for_update().get(pk=draw_id)
         if draw.status != Draw.Status.OPEN:
             return draw
@@ -430,7 +457,7 @@ def draw_close(*, draw_id: int, now: dt.datetime, actor: User | None = None, man
                 },
             )
             draw_id = draw.pk
-            transaction.on_commit(lambda: _schedule_beacon_draw(draw_id, now))
+            transaction.on_commit(lambda: _schedule_beacon_draw(draw_id))
             logger.info(
                 "draw %s frozen: %s ballots, waiting for beacon round %s",
                 draw.date,
@@ -474,7 +501,7 @@ def _finish_draw(draw: Draw, *, beacon: str, pages: PageIndex | None = None) -> 
     return winners
 
 
-def _schedule_beacon_draw(draw_id: int, frozen_at: dt.datetime) -> None:
+def _schedule_beacon_draw(draw_id: int) -> None:
     from .tasks import draw_with_beacon_task
 
     try:
@@ -486,7 +513,7 @@ def _schedule_beacon_draw(draw_id: int, frozen_at: dt.datetime) -> None:
 def draw_with_beacon(
     *, draw_id: int, now: dt.datetime, fetch: Callable[..., BeaconRound] = fetch_round
 ) -> Draw:
-    """Draw a frozen draw's winners with its planned beacon round (FAIRNESS.md).
+    """Draw a frozen draw's winners with its planned beacon round (docs/fairness.md).
 
     Raises BeaconRoundNotYet while the round is not published and BeaconError when the
     beacon cannot be read or answers something invalid: the draw stays `drawing` and is
@@ -539,21 +566,21 @@ def draws_draw_pending(*, now: dt.datetime) -> list[Draw]:
     return drawn
 
 
-def draw_close_by_date(*, date: dt.date, now: dt.datetime, actor: User | None = None) -> Draw:
+def draw_close_by_date(*, date: dt.date, clock: Clock = timezone.now, actor: User | None = None) -> Draw:
     """The operator's close: freezes now, even before closes_at."""
-    return draw_close(draw_id=_draw_for_date(date).pk, now=now, actor=actor, manual=True)
+    return draw_close(draw_id=_draw_for_date(date).pk, clock=clock, actor=actor, manual=True)
 
 
-def draws_close_due(*, now: dt.datetime) -> list[Draw]:
+def draws_close_due(*, clock: Clock = timezone.now) -> list[Draw]:
     """Close every open draw whose closes_at has passed, oldest first (the scheduler's sweep).
 
     A draw whose close fails is logged and retried next tick; it does not hold up the others.
     """
-    due = Draw.objects.filter(Q(status=Draw.Status.OPEN) & Q(closes_at__lte=now)).order_by("closes_at")
+    due = Draw.objects.filter(Q(status=Draw.Status.OPEN) & Q(closes_at__lte=clock())).order_by("closes_at")
     closed = []
     for pk in due.values_list("pk", flat=True):
         try:
-            closed.append(draw_close(draw_id=pk, now=now))
+            closed.append(draw_close(draw_id=pk, clock=clock))
         except Exception:
             logger.exception("closing draw %s failed; it stays open and is retried next tick", pk)
     return closed

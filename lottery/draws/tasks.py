@@ -6,7 +6,7 @@ from . import services
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def draws_close_due_task() -> None:
-    services.draws_close_due(now=timezone.now())
+    services.draws_close_due(clock=timezone.now)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

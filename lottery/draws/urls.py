@@ -11,8 +11,8 @@ urlpatterns = [
     path("draws/<str:date>/close", api.DrawCloseApi.as_view()),
     path("ballots", api.BallotListApi.as_view()),
     path("ballots/purchase", api.BallotPurchaseApi.as_view()),
-    path("ballots/<int:ballot_id>", api.BallotDetailApi.as_view()),
-    path("ballots/<int:ballot_id>/assign", api.BallotAssignApi.as_view()),
+    path("ballots/<dbid:ballot_id>", api.BallotDetailApi.as_view()),
+    path("ballots/<dbid:ballot_id>/assign", api.BallotAssignApi.as_view()),
     path("me/winnings", api.WinningsApi.as_view()),
     path("stats", api.StatsApi.as_view()),
 ]

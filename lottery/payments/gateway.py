@@ -1,8 +1,9 @@
-"""Payment gateways: an interface, and the sandbox implementation API.md describes.
+"""Payment gateways: an interface, and the sandbox implementation docs/api.md describes.
 
 A purchase authorizes first (a decline costs nothing), writes the order and its ballots in
 one transaction, then captures after commit; if the transaction fails the authorization is
-voided. So no charge is ever captured without its ballots.
+voided. So no charge is ever captured without its ballots. A capture that fails after the
+commit is retried by the periodic sweep until it succeeds (lottery.payments.services).
 """
 
 import abc
@@ -46,7 +47,11 @@ class PaymentGateway(abc.ABC):
 
     @abc.abstractmethod
     def capture(self, authorization: Authorization) -> None:
-        """Take the reserved money (after the order committed)."""
+        """Take the reserved money (after the order committed); raise if that failed.
+
+        Idempotent by reference: capturing an authorization already captured succeeds
+        without taking the money again. A capture whose answer was lost is retried.
+        """
 
     @abc.abstractmethod
     def void(self, authorization: Authorization) -> None:
@@ -97,7 +102,7 @@ class SandboxGateway(PaymentGateway):
         )
 
     def capture(self, authorization: Authorization) -> None:
-        return None
+        return None  # no money moves in the sandbox: every capture succeeds, any number of times
 
     def void(self, authorization: Authorization) -> None:
         return None

@@ -6,6 +6,15 @@ from django.db.models import Q
 class Order(models.Model):
     """A paid purchase of ballots. It exists only with its charge and its ballots (one transaction)."""
 
+    class CaptureStatus(models.TextChoices):
+        # Stored with its ballots: the charge is authorized, its capture follows the commit.
+        PENDING = "pending", "Capture pending"
+        # The gateway failed the capture: the periodic sweep retries it until it succeeds.
+        FAILED = "failed", "Capture failed"
+        CAPTURED = "captured", "Captured"
+
+    UNCAPTURED = (CaptureStatus.PENDING, CaptureStatus.FAILED)
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     quantity = models.PositiveIntegerField()
     amount = models.PositiveBigIntegerField(help_text="In cents")
@@ -15,12 +24,23 @@ class Order(models.Model):
     charge_reference = models.CharField(max_length=100)
     card_last4 = models.CharField(max_length=4)
     created_at = models.DateTimeField(db_index=True)
+    capture_status = models.CharField(
+        max_length=8, choices=CaptureStatus.choices, default=CaptureStatus.PENDING
+    )
     # NULL, not "": orders without a key must not collide in the unique constraint.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The capture sweep and /metrics read only the few orders not captured yet.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(capture_status__in=["pending", "failed"]),
+                name="order_uncaptured",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "idempotency_key"],

@@ -4,6 +4,7 @@ import pytest
 
 from lottery.draws.calendar import lottery_date
 from lottery.payments.gateway import Card
+from tests.clocks import at
 from tests.factories import DrawTypeFactory, make_draw
 from tests.payments.fake_gateways import RecordingGateway
 
@@ -45,12 +46,12 @@ def recording_gateway():
 
 @pytest.fixture
 def buy(card, now):
-    """ballot_purchase with a good card at `now`; keyword arguments override."""
+    """ballot_purchase with a good card on a clock stopped at `now`; keyword arguments override."""
     from lottery.draws.services import ballot_purchase
 
     def buy(user, quantity=1, **kwargs):
         kwargs.setdefault("card", card)
-        kwargs.setdefault("now", now)
+        kwargs.setdefault("clock", at(now))
         return ballot_purchase(user=user, quantity=quantity, **kwargs)
 
     return buy

@@ -13,6 +13,7 @@ from lottery.draws.errors import DrawClosed, DrawNotFound
 from lottery.draws.models import Ballot, Draw, Winner
 from lottery.draws.services import draw_close, draw_close_by_date, draws_close_due
 from lottery.verifier import verify_proof
+from tests.clocks import at
 from tests.factories import DrawTypeFactory, UserFactory, make_ballots, make_draw
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,7 @@ def ballots_txt_of(draw):
 
 
 def proof_of(draw):
-    """The proof as FAIRNESS.md "The proof" publishes it, built from the stored draw."""
+    """The proof as docs/fairness.md "The proof" publishes it, built from the stored draw."""
     draw = Draw.objects.get(pk=draw.pk)
     return {
         "algorithm": fairness.ALGORITHM,
@@ -86,11 +87,11 @@ def assert_untouched(draw):
     assert not OutboxEmail.objects.filter(key__startswith=f"draw-winner:{draw.pk}:").exists()
 
 
-# --- the result is FAIRNESS.md's, byte for byte --------------------------------------------------------
+# --- the result is docs/fairness.md's, byte for byte --------------------------------------------------------
 
 
 def test_close_draws_exactly_the_winners_of_the_fairness_module(big_draw, now):
-    closed = draw_close(draw_id=big_draw.pk, now=now)
+    closed = draw_close(draw_id=big_draw.pk, clock=at(now))
 
     ids = ids_in(big_draw)
     expected = fairness.draw_winners(
@@ -106,7 +107,7 @@ def test_close_draws_exactly_the_winners_of_the_fairness_module(big_draw, now):
 
 
 def test_close_publishes_count_and_digest_of_the_canonical_ballot_list(big_draw, now):
-    closed = draw_close(draw_id=big_draw.pk, now=now)
+    closed = draw_close(draw_id=big_draw.pk, clock=at(now))
 
     ids = ids_in(big_draw)
     assert ballots_txt_of(closed) == fairness.ballots_txt(ids)
@@ -117,7 +118,7 @@ def test_close_publishes_count_and_digest_of_the_canonical_ballot_list(big_draw,
 
 
 def test_winners_carry_the_prize_copied_onto_the_draw(big_draw, now):
-    closed = draw_close(draw_id=big_draw.pk, now=now)
+    closed = draw_close(draw_id=big_draw.pk, clock=at(now))
 
     by_rank = {rank: (name, amount) for rank, name, amount, _ in PRIZES}
     winners = list(closed.winners.order_by("slot"))
@@ -131,7 +132,7 @@ def test_winners_carry_the_prize_copied_onto_the_draw(big_draw, now):
 
 def test_verifier_accepts_the_closed_draw(big_draw, now):
     commitment_while_open = big_draw.commitment
-    draw_close(draw_id=big_draw.pk, now=now)
+    draw_close(draw_id=big_draw.pk, clock=at(now))
 
     checks = verify_proof(
         proof_of(big_draw),
@@ -144,7 +145,7 @@ def test_verifier_accepts_the_closed_draw(big_draw, now):
 
 
 def test_verifier_rejects_the_closed_draw_with_a_winner_changed(big_draw, now):
-    draw_close(draw_id=big_draw.pk, now=now)
+    draw_close(draw_id=big_draw.pk, clock=at(now))
     proof = proof_of(big_draw)
     proof["winners"][0]["ballot_id"] = proof["winners"][1]["ballot_id"]
 
@@ -156,7 +157,7 @@ def test_verifier_rejects_the_closed_draw_with_a_winner_changed(big_draw, now):
 def test_close_reveals_the_committed_seed(big_draw, now):
     assert Draw.objects.get(pk=big_draw.pk).revealed_seed is None
 
-    closed = draw_close(draw_id=big_draw.pk, now=now)
+    closed = draw_close(draw_id=big_draw.pk, clock=at(now))
 
     seed = bytes.fromhex(Draw.objects.get(pk=big_draw.pk).revealed_seed)
     assert seed == bytes(big_draw.seed)
@@ -164,7 +165,7 @@ def test_close_reveals_the_committed_seed(big_draw, now):
 
 
 def test_close_audit_entry_records_digest_and_winners(big_draw, now):
-    closed = draw_close(draw_id=big_draw.pk, now=now)
+    closed = draw_close(draw_id=big_draw.pk, clock=at(now))
 
     entry = AuditEntry.objects.get(action="draw.closed")
     assert (entry.object_type, entry.object_id, entry.actor_label, entry.at) == (
@@ -193,7 +194,7 @@ def test_ballot_ids_at_maps_positions_in_the_ascending_list(big_draw):
 
 
 def test_empty_draw_closes_with_no_winners_and_the_digest_of_nothing(draw, now):
-    closed = draw_close(draw_id=draw.pk, now=now)
+    closed = draw_close(draw_id=draw.pk, clock=at(now))
 
     assert closed.status == Draw.Status.CLOSED
     assert closed.ballot_count == 0
@@ -207,7 +208,7 @@ def test_empty_draw_closes_with_no_winners_and_the_digest_of_nothing(draw, now):
 def test_more_slots_than_ballots_gives_every_ballot_one_prize_from_the_top(draw, user, now):
     ballots = make_ballots(user, 3, draw=draw, now=now)  # six slots: Jackpot x1, Runner-up x5
 
-    closed = draw_close(draw_id=draw.pk, now=now)
+    closed = draw_close(draw_id=draw.pk, clock=at(now))
 
     winners = stored_winners(closed)
     assert [w.slot for w in winners] == [0, 1, 2]
@@ -223,7 +224,7 @@ def test_more_slots_than_ballots_gives_every_ballot_one_prize_from_the_top(draw,
 def test_single_ballot_wins_the_jackpot(draw, user, now):
     [ballot] = make_ballots(user, 1, draw=draw, now=now)
 
-    closed = draw_close(draw_id=draw.pk, now=now)
+    closed = draw_close(draw_id=draw.pk, clock=at(now))
 
     [winner] = closed.winners.all()
     assert (winner.ballot_id, winner.slot, winner.prize_rank, winner.index) == (ballot.pk, 0, 1, 0)
@@ -233,10 +234,10 @@ def test_single_ballot_wins_the_jackpot(draw, user, now):
 
 
 def test_closing_twice_returns_the_stored_result(big_draw, now):
-    first = draw_close(draw_id=big_draw.pk, now=now)
+    first = draw_close(draw_id=big_draw.pk, clock=at(now))
     winners = stored_winners(first)
 
-    second = draw_close(draw_id=big_draw.pk, now=now + dt.timedelta(hours=1))
+    second = draw_close(draw_id=big_draw.pk, clock=at(now + dt.timedelta(hours=1)))
 
     assert second.pk == first.pk
     assert (second.status, second.closed_at, second.ballot_count, second.ballot_digest) == (
@@ -290,7 +291,7 @@ def test_database_refuses_a_frozen_draw_without_its_ballot_list(draw):
 
 
 def test_close_queues_one_mail_per_winner_in_its_transaction(big_draw, now):
-    closed = draw_close(draw_id=big_draw.pk, now=now)
+    closed = draw_close(draw_id=big_draw.pk, clock=at(now))
 
     winners = list(closed.winners.select_related("ballot__owner"))
     emails = OutboxEmail.objects.filter(key__startswith=f"draw-winner:{closed.pk}:")
@@ -301,7 +302,7 @@ def test_close_queues_one_mail_per_winner_in_its_transaction(big_draw, now):
 
 def test_winner_mail_names_prize_amount_and_links(draw, user, now, delivered_mail):
     [ballot] = make_ballots(user, 1, draw=draw, now=now)
-    draw_close(draw_id=draw.pk, now=now)
+    draw_close(draw_id=draw.pk, clock=at(now))
 
     [message] = delivered_mail()
 
@@ -315,10 +316,10 @@ def test_winner_mail_names_prize_amount_and_links(draw, user, now, delivered_mai
 
 
 def test_every_winner_is_mailed_once_even_if_closed_again(big_draw, now, delivered_mail):
-    closed = draw_close(draw_id=big_draw.pk, now=now)
+    closed = draw_close(draw_id=big_draw.pk, clock=at(now))
     sent = delivered_mail()
 
-    draw_close(draw_id=big_draw.pk, now=now + dt.timedelta(minutes=1))
+    draw_close(draw_id=big_draw.pk, clock=at(now + dt.timedelta(minutes=1)))
 
     assert len(sent) == 14
     assert sorted(m.to[0] for m in sent) == sorted(
@@ -329,7 +330,7 @@ def test_every_winner_is_mailed_once_even_if_closed_again(big_draw, now, deliver
 
 
 def test_empty_draw_mails_nobody(draw, now, delivered_mail):
-    draw_close(draw_id=draw.pk, now=now)
+    draw_close(draw_id=draw.pk, clock=at(now))
 
     assert delivered_mail() == []
 
@@ -345,13 +346,13 @@ def test_failure_mid_close_rolls_everything_back_and_a_later_close_succeeds(
 
     monkeypatch.setattr(services, "_notify_winners", broken)
     with pytest.raises(RuntimeError, match="mail template missing"):
-        draw_close(draw_id=big_draw.pk, now=now)
+        draw_close(draw_id=big_draw.pk, clock=at(now))
 
     assert_untouched(big_draw)
     buy(user, 2, draw_date=big_draw.date)  # still open for business
     monkeypatch.undo()
 
-    closed = draw_close(draw_id=big_draw.pk, now=now + dt.timedelta(minutes=1))
+    closed = draw_close(draw_id=big_draw.pk, clock=at(now + dt.timedelta(minutes=1)))
 
     assert closed.ballot_count == 42
     assert closed.closed_at == now + dt.timedelta(minutes=1)
@@ -373,28 +374,28 @@ def test_operator_closes_before_closes_at_and_it_is_audited_as_manual(big_draw, 
     staff = UserFactory(staff=True)
     early = big_draw.closes_at - dt.timedelta(hours=3)
 
-    closed = draw_close_by_date(date=big_draw.date, now=early, actor=staff)
+    closed = draw_close_by_date(date=big_draw.date, clock=at(early), actor=staff)
 
     assert closed.status == Draw.Status.CLOSED and closed.closed_at == early
     entry = AuditEntry.objects.get(object_id=str(closed.pk), action__startswith="draw.closed")
     assert entry.action == "draw.closed_manually"
     assert (entry.actor, entry.actor_label) == (staff, staff.email)
     with pytest.raises(DrawClosed):
-        buy(user, 1, draw_date=big_draw.date, now=early + dt.timedelta(seconds=1))
-    assert draws_close_due(now=big_draw.closes_at) == []
+        buy(user, 1, draw_date=big_draw.date, clock=at(early + dt.timedelta(seconds=1)))
+    assert draws_close_due(clock=at(big_draw.closes_at)) == []
 
 
 def test_operator_close_by_token_is_audited_as_operator(draw, now):
-    draw_close_by_date(date=draw.date, now=now)
+    draw_close_by_date(date=draw.date, clock=at(now))
 
     entry = AuditEntry.objects.get(action="draw.closed_manually")
     assert (entry.actor, entry.actor_label) == (None, "operator")
 
 
 def test_operator_close_of_a_closed_draw_returns_it_unchanged(draw, now):
-    draw_close(draw_id=draw.pk, now=now)
+    draw_close(draw_id=draw.pk, clock=at(now))
 
-    again = draw_close_by_date(date=draw.date, now=now + dt.timedelta(hours=1))
+    again = draw_close_by_date(date=draw.date, clock=at(now + dt.timedelta(hours=1)))
 
     assert again.closed_at == now
     assert AuditEntry.objects.filter(action__startswith="draw.closed").count() == 1
@@ -402,7 +403,7 @@ def test_operator_close_of_a_closed_draw_returns_it_unchanged(draw, now):
 
 def test_operator_close_of_an_unknown_date_is_not_found(db, today, now):
     with pytest.raises(DrawNotFound):
-        draw_close_by_date(date=today, now=now)
+        draw_close_by_date(date=today, clock=at(now))
 
 
 def test_a_failing_close_does_not_hold_up_later_draws(monkeypatch, now):
@@ -423,7 +424,7 @@ def test_a_failing_close_does_not_hold_up_later_draws(monkeypatch, now):
         return real_close(draw_id=draw_id, **kwargs)
 
     monkeypatch.setattr(services, "draw_close", flaky_close)
-    closed = services.draws_close_due(now=now)
+    closed = services.draws_close_due(clock=at(now))
     assert [d.pk for d in closed] == [second.pk]
     assert Draw.objects.get(pk=first.pk).status == "open"
     assert Draw.objects.get(pk=second.pk).status == "closed"
@@ -441,7 +442,7 @@ def test_close_reads_the_list_in_pages_without_changing_a_byte(monkeypatch, page
     make_ballots(UserFactory(), 40, draw=draw)
     make_ballots(UserFactory(), 5)  # not in the draw
     ids = sorted(Ballot.objects.filter(draw=draw).values_list("id", flat=True))
-    closed = draw_close(draw_id=draw.pk, now=now)
+    closed = draw_close(draw_id=draw.pk, clock=at(now))
     assert b"".join(ballot_list.ballot_txt_pages(draw.pk)) == fairness.ballots_txt(ids)
     assert closed.ballot_digest == hashlib.sha256(fairness.ballots_txt(ids)).hexdigest()
     expected = fairness.draw_winners(

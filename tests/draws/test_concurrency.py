@@ -5,6 +5,7 @@ SQLite serializes every write transaction (IMMEDIATE), so these races cannot hap
 
 import datetime as dt
 import hashlib
+import random
 import threading
 import time
 
@@ -24,6 +25,7 @@ from lottery.draws.models import Ballot, Draw, Winner
 from lottery.draws.services import ballot_assign, ballot_purchase, draw_close
 from lottery.payments.gateway import Card
 from lottery.payments.models import Order
+from tests.clocks import at
 from tests.factories import UserFactory, make_ballots, make_draw
 from tests.payments.fake_gateways import RecordingGateway
 
@@ -126,7 +128,7 @@ class RaceLog:
         deadline = time.monotonic() + 5
         while len(self.accepted) < ACCEPTED_BEFORE_CLOSE and time.monotonic() < deadline:
             time.sleep(0.001)
-        self.closed = draw_close(draw_id=draw.pk, now=timezone.now())
+        self.closed = draw_close(draw_id=draw.pk, clock=timezone.now)
         self.close_returned.set()
 
     def assert_frozen_list_is_exactly_the_accepted(self, draw):
@@ -160,7 +162,7 @@ def test_purchase_racing_the_close_is_in_the_frozen_list_or_refused(open_draw, c
                 user=user,
                 quantity=1,
                 card=card,
-                now=timezone.now(),
+                clock=timezone.now,
                 draw_date=open_draw.date,
                 gateway=gateway,
             )
@@ -178,6 +180,67 @@ def test_purchase_racing_the_close_is_in_the_frozen_list_or_refused(open_draw, c
     assert gateway.count("void") == gateway.count("authorize") - len(log.accepted)
 
 
+def test_purchases_whose_authorization_crosses_closes_at_are_decided_under_the_lock(open_draw, card, threads):
+    """closes_at passes while purchases wait for their cards' authorizations, and the scheduler
+    closes the draw a moment later: a purchase is in if it reached the lock before closes_at,
+    and only then; what the close freezes is exactly those."""
+    users = [UserFactory() for _ in range(THREADS)]
+    authorizing = {}  # charge reference -> (authorization started, returned)
+
+    def slow(authorization):
+        started = timezone.now()
+        time.sleep(random.uniform(0.005, 0.05))
+        authorizing[authorization.reference] = (started, timezone.now())
+
+    gateway = RecordingGateway(on_authorize=slow)
+    closes_at = timezone.now() + dt.timedelta(seconds=1)
+    Draw.objects.filter(pk=open_draw.pk).update(closes_at=closes_at)
+    accepted = []
+
+    def buyer(user):
+        def buy_until_after_the_close():
+            while timezone.now() < closes_at + dt.timedelta(milliseconds=300):
+                try:
+                    purchase = ballot_purchase(
+                        user=user, quantity=1, card=card, draw_date=open_draw.date, gateway=gateway
+                    )
+                except DrawClosed:
+                    time.sleep(0.01)
+                else:
+                    accepted.append(purchase.order.pk)
+
+        return buy_until_after_the_close
+
+    def scheduler():  # its tick comes just after closes_at
+        while timezone.now() < closes_at + dt.timedelta(milliseconds=100):
+            time.sleep(0.005)
+        assert [draw.pk for draw in services.draws_close_due()] == [open_draw.pk]
+
+    threads.run(*[buyer(u) for u in users], scheduler)
+
+    orders = {o.pk: o for o in Order.objects.filter(pk__in=accepted)}
+    assert len(orders) == len(accepted) > 0
+    for order in orders.values():  # decided after its authorization, before closes_at
+        assert authorizing[order.charge_reference][1] <= order.created_at < closes_at
+    in_draw = list(
+        Ballot.objects.filter(draw=open_draw).values_list("pk", "order_id", "purchased_at", "assigned_at")
+    )
+    assert {order_id for _, order_id, _, _ in in_draw} == set(accepted)
+    assert all(bought == assigned == orders[o].created_at for _, o, bought, assigned in in_draw)
+    open_draw.refresh_from_db()
+    ids, _ = frozen_ids(open_draw)
+    assert open_draw.status == Draw.Status.CLOSED and open_draw.ballot_count == len(accepted)
+    assert ids == sorted(pk for pk, _, _, _ in in_draw)
+    assert open_draw.closed_at >= max(o.created_at for o in orders.values())
+    assert open_draw.closed_at >= closes_at
+    # The race was real: purchases authorizing across closes_at were refused and voided.
+    voided = [c["reference"] for c in gateway.calls if c["call"] == "void"]
+    assert any(authorizing[r][0] < closes_at <= authorizing[r][1] for r in voided)
+    assert gateway.count("capture") == len(accepted)
+    assert gateway.count("void") == gateway.count("authorize") - len(accepted)
+    assert_orders_whole()
+
+
 def test_assignment_racing_the_close_is_in_the_frozen_list_or_refused(open_draw, threads):
     owned = {}
     for _ in range(THREADS):
@@ -190,7 +253,7 @@ def test_assignment_racing_the_close_is_in_the_frozen_list_or_refused(open_draw,
 
         def assign_one():
             ballot = ballot_assign(
-                user=user, ballot_id=next(pending), draw_date=open_draw.date, now=timezone.now()
+                user=user, ballot_id=next(pending), draw_date=open_draw.date, clock=timezone.now
             )
             return [ballot.pk]
 
@@ -210,7 +273,7 @@ def test_concurrent_closes_draw_one_set_of_winners(open_draw, threads):
 
     def closer(n):
         def close():
-            draw = draw_close(draw_id=open_draw.pk, now=start + dt.timedelta(seconds=n))
+            draw = draw_close(draw_id=open_draw.pk, clock=at(start + dt.timedelta(seconds=n)))
             winners = list(Winner.objects.filter(draw=draw).order_by("slot").values_list("slot", "ballot_id"))
             results.append((draw.status, draw.closed_at, draw.ballot_count, draw.ballot_digest, winners))
 
@@ -238,7 +301,7 @@ def test_concurrent_retries_with_one_idempotency_key_buy_once(open_draw, card, t
                 user=user,
                 quantity=3,
                 card=card,
-                now=timezone.now(),
+                clock=timezone.now,
                 draw_date=open_draw.date,
                 idempotency_key="double-click",
                 fingerprint="same-body",
@@ -267,7 +330,7 @@ def test_failed_close_leaves_the_draw_open_for_purchases_and_a_later_close(
 
     monkeypatch.setattr(services, "_notify_winners", broken)
     with pytest.raises(RuntimeError):
-        draw_close(draw_id=open_draw.pk, now=timezone.now())
+        draw_close(draw_id=open_draw.pk, clock=timezone.now)
 
     open_draw.refresh_from_db()
     assert open_draw.status == Draw.Status.OPEN
@@ -280,12 +343,12 @@ def test_failed_close_leaves_the_draw_open_for_purchases_and_a_later_close(
 
     def buyer(user):
         return lambda: ballot_purchase(
-            user=user, quantity=2, card=card, now=timezone.now(), draw_date=open_draw.date
+            user=user, quantity=2, card=card, clock=timezone.now, draw_date=open_draw.date
         )
 
     threads.run(*[buyer(u) for u in buyers])
     monkeypatch.undo()
-    closed = draw_close(draw_id=open_draw.pk, now=timezone.now())
+    closed = draw_close(draw_id=open_draw.pk, clock=timezone.now)
 
     assert closed.ballot_count == 26
     assert closed.winners.count() == 6
@@ -317,7 +380,7 @@ def test_purchase_waiting_too_long_for_a_close_is_busy_and_charges_nothing(open_
                 user=user,
                 quantity=1,
                 card=card,
-                now=timezone.now(),
+                clock=timezone.now,
                 draw_date=open_draw.date,
                 gateway=gateway,
             )
@@ -328,5 +391,5 @@ def test_purchase_waiting_too_long_for_a_close_is_busy_and_charges_nothing(open_
     assert raised.value.status == 503 and raised.value.code == "busy"
     assert gateway.names() == ["authorize", "void"]
     assert not Order.objects.exists() and not Ballot.objects.exists()
-    ballot_purchase(user=user, quantity=1, card=card, now=timezone.now(), draw_date=open_draw.date)
+    ballot_purchase(user=user, quantity=1, card=card, clock=timezone.now, draw_date=open_draw.date)
     assert Ballot.objects.filter(draw=open_draw).count() == 1

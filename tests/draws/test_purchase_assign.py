@@ -12,6 +12,7 @@ from lottery.draws.services import ballot_assign, draw_close, purchase_fingerpri
 from lottery.payments.errors import CardInvalid, IdempotencyKeyReused, PaymentDeclined
 from lottery.payments.gateway import Card
 from lottery.payments.models import Order
+from tests.clocks import at
 from tests.factories import UserFactory, make_ballots, make_draw
 from tests.payments.fake_gateways import RecordingGateway
 
@@ -79,7 +80,7 @@ def test_purchase_receipt_lists_the_new_ballots(buy, user, now):
 def test_replayed_receipt_is_the_original_even_after_its_ballots_moved_on(buy, user, draw, now):
     first = buy(user, 3, idempotency_key="k-store", fingerprint="fp")
     moved = first.receipt["ballots"][1]["id"]
-    services.ballot_assign(user=user, ballot_id=moved, draw_date=draw.date, now=now)
+    services.ballot_assign(user=user, ballot_id=moved, draw_date=draw.date, clock=at(now))
 
     again = buy(user, 3, idempotency_key="k-store", fingerprint="fp")
 
@@ -130,7 +131,7 @@ def test_banned_user_keeps_ballots_already_in_open_draws(buy, user, draw, now):
     user = user_ban(user=user, actor=None, reason="fraud")
     with pytest.raises(AccountBanned):
         buy(user, 1, draw_date=draw.date)
-    closed = draw_close(draw_id=draw.pk, now=draw.closes_at)
+    closed = draw_close(draw_id=draw.pk, clock=at(draw.closes_at))
 
     assert Ballot.objects.filter(owner=user, draw=draw).count() == 3
     assert closed.ballot_count == 3
@@ -144,7 +145,7 @@ def test_purchase_into_an_unknown_draw_is_refused(buy, user, today):
 
 
 def test_purchase_into_a_closed_draw_is_refused_before_charging(buy, user, draw, now, recording_gateway):
-    draw_close(draw_id=draw.pk, now=now)
+    draw_close(draw_id=draw.pk, clock=at(now))
 
     with pytest.raises(DrawClosed):
         buy(user, 1, draw_date=draw.date, gateway=recording_gateway)
@@ -155,7 +156,7 @@ def test_purchase_into_a_closed_draw_is_refused_before_charging(buy, user, draw,
 @pytest.mark.parametrize("late", [dt.timedelta(0), dt.timedelta(microseconds=1), dt.timedelta(hours=5)])
 def test_purchase_at_or_after_closes_at_is_refused_before_the_scheduler_ran(buy, user, draw, late):
     with pytest.raises(DrawClosed):
-        buy(user, 1, draw_date=draw.date, now=draw.closes_at + late)
+        buy(user, 1, draw_date=draw.date, clock=at(draw.closes_at + late))
 
     draw.refresh_from_db()
     assert draw.status == Draw.Status.OPEN
@@ -163,7 +164,7 @@ def test_purchase_at_or_after_closes_at_is_refused_before_the_scheduler_ran(buy,
 
 
 def test_purchase_just_before_closes_at_is_accepted(buy, user, draw):
-    buy(user, 1, draw_date=draw.date, now=draw.closes_at - dt.timedelta(microseconds=1))
+    buy(user, 1, draw_date=draw.date, clock=at(draw.closes_at - dt.timedelta(microseconds=1)))
 
     assert Ballot.objects.filter(draw=draw).count() == 1
 
@@ -238,9 +239,11 @@ def test_same_key_and_body_replays_the_original_receipt_without_charging(buy, us
 
 def test_replay_answers_as_the_first_time_even_after_the_draw_closed(buy, user, draw, now):
     first = buy(user, 1, draw_date=draw.date, idempotency_key="k1", fingerprint="fp")
-    draw_close(draw_id=draw.pk, now=now)
+    draw_close(draw_id=draw.pk, clock=at(now))
 
-    again = buy(user, 1, draw_date=draw.date, idempotency_key="k1", fingerprint="fp", now=draw.closes_at)
+    again = buy(
+        user, 1, draw_date=draw.date, idempotency_key="k1", fingerprint="fp", clock=at(draw.closes_at)
+    )
 
     assert again.replayed is True and again.receipt == first.receipt
 
@@ -298,7 +301,7 @@ def test_charge_is_captured_only_after_the_order_committed(buy, user, draw, reco
 @pytest.mark.django_db(transaction=True)
 def test_draw_closing_after_the_charge_voids_it_and_creates_nothing(buy, user, draw, now):
     """The draw closes between the fail-fast check and the lock: the check under the lock wins."""
-    gateway = RecordingGateway(on_authorize=lambda authorization: draw_close(draw_id=draw.pk, now=now))
+    gateway = RecordingGateway(on_authorize=lambda authorization: draw_close(draw_id=draw.pk, clock=at(now)))
 
     with pytest.raises(DrawClosed):
         buy(user, 1, draw_date=draw.date, gateway=gateway)
@@ -352,7 +355,7 @@ def ballot(user, now):
 def test_assign_puts_own_ballot_into_an_open_draw(user, ballot, draw, now):
     later = now + dt.timedelta(hours=1)
 
-    result = ballot_assign(user=user, ballot_id=ballot.pk, draw_date=draw.date, now=later)
+    result = ballot_assign(user=user, ballot_id=ballot.pk, draw_date=draw.date, clock=at(later))
 
     ballot.refresh_from_db()
     assert result == ballot
@@ -360,9 +363,9 @@ def test_assign_puts_own_ballot_into_an_open_draw(user, ballot, draw, now):
 
 
 def test_assigned_ballot_is_in_the_frozen_ballot_list(user, ballot, draw, now):
-    ballot_assign(user=user, ballot_id=ballot.pk, draw_date=draw.date, now=now)
+    ballot_assign(user=user, ballot_id=ballot.pk, draw_date=draw.date, clock=at(now))
 
-    closed = draw_close(draw_id=draw.pk, now=now)
+    closed = draw_close(draw_id=draw.pk, clock=at(now))
 
     assert closed.ballot_count == 1
     assert closed.winners.get().ballot == ballot
@@ -370,7 +373,7 @@ def test_assigned_ballot_is_in_the_frozen_ballot_list(user, ballot, draw, now):
 
 def test_assigning_someone_elses_ballot_is_not_found(ballot, draw, now):
     with pytest.raises(BallotNotFound) as raised:
-        ballot_assign(user=UserFactory(), ballot_id=ballot.pk, draw_date=draw.date, now=now)
+        ballot_assign(user=UserFactory(), ballot_id=ballot.pk, draw_date=draw.date, clock=at(now))
 
     assert raised.value.status == 404 and raised.value.code == "not_found"
     ballot.refresh_from_db()
@@ -379,31 +382,31 @@ def test_assigning_someone_elses_ballot_is_not_found(ballot, draw, now):
 
 def test_assigning_a_ballot_that_does_not_exist_is_not_found(user, draw, now):
     with pytest.raises(BallotNotFound):
-        ballot_assign(user=user, ballot_id=987_654, draw_date=draw.date, now=now)
+        ballot_assign(user=user, ballot_id=987_654, draw_date=draw.date, clock=at(now))
 
 
 def test_assigning_into_an_unknown_draw_is_refused(user, ballot, today, now):
     with pytest.raises(DrawNotFound):
-        ballot_assign(user=user, ballot_id=ballot.pk, draw_date=today + dt.timedelta(days=30), now=now)
+        ballot_assign(user=user, ballot_id=ballot.pk, draw_date=today + dt.timedelta(days=30), clock=at(now))
 
 
 def test_assigning_an_assigned_ballot_is_refused(user, ballot, draw, draw_type, now):
     tomorrow = make_draw(draw.date + dt.timedelta(days=1), draw_type=draw_type, now=now)
-    ballot_assign(user=user, ballot_id=ballot.pk, draw_date=draw.date, now=now)
+    ballot_assign(user=user, ballot_id=ballot.pk, draw_date=draw.date, clock=at(now))
 
     for date in (draw.date, tomorrow.date):
         with pytest.raises(AlreadyAssigned):
-            ballot_assign(user=user, ballot_id=ballot.pk, draw_date=date, now=now)
+            ballot_assign(user=user, ballot_id=ballot.pk, draw_date=date, clock=at(now))
 
     ballot.refresh_from_db()
     assert ballot.draw == draw
 
 
 def test_assigning_into_a_closed_draw_is_refused(user, ballot, draw, now):
-    draw_close(draw_id=draw.pk, now=now)
+    draw_close(draw_id=draw.pk, clock=at(now))
 
     with pytest.raises(DrawClosed):
-        ballot_assign(user=user, ballot_id=ballot.pk, draw_date=draw.date, now=now)
+        ballot_assign(user=user, ballot_id=ballot.pk, draw_date=draw.date, clock=at(now))
 
     ballot.refresh_from_db()
     assert ballot.draw is None
@@ -411,7 +414,7 @@ def test_assigning_into_a_closed_draw_is_refused(user, ballot, draw, now):
 
 def test_assigning_at_closes_at_is_refused_before_the_scheduler_ran(user, ballot, draw):
     with pytest.raises(DrawClosed):
-        ballot_assign(user=user, ballot_id=ballot.pk, draw_date=draw.date, now=draw.closes_at)
+        ballot_assign(user=user, ballot_id=ballot.pk, draw_date=draw.date, clock=at(draw.closes_at))
 
     ballot.refresh_from_db()
     assert ballot.draw is None
@@ -423,7 +426,7 @@ def test_unverified_or_banned_user_cannot_assign(draw, now, trait, error):
     [ballot] = make_ballots(owner, 1, now=now)
 
     with pytest.raises(error):
-        ballot_assign(user=owner, ballot_id=ballot.pk, draw_date=draw.date, now=now)
+        ballot_assign(user=owner, ballot_id=ballot.pk, draw_date=draw.date, clock=at(now))
 
     ballot.refresh_from_db()
     assert ballot.draw is None

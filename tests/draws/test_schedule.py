@@ -10,6 +10,7 @@ from lottery.draws.calendar import closes_at_for, lottery_date
 from lottery.draws.defaults import draw_types_seed_defaults
 from lottery.draws.models import Draw, DrawType, PrizeTier
 from lottery.draws.services import draw_create, draw_type_for, draws_close_due, draws_ensure_upcoming
+from tests.clocks import at
 from tests.conftest import travel
 from tests.factories import DrawTypeFactory, make_ballots, make_draw
 
@@ -266,8 +267,8 @@ def test_close_due_closes_only_draws_past_closes_at(draw_type, now, today):
     draws_ensure_upcoming(now=now, days=2)
     first = Draw.objects.get(date=today)
 
-    assert draws_close_due(now=first.closes_at - dt.timedelta(microseconds=1)) == []
-    closed = draws_close_due(now=first.closes_at)
+    assert draws_close_due(clock=at(first.closes_at - dt.timedelta(microseconds=1))) == []
+    closed = draws_close_due(clock=at(first.closes_at))
 
     assert [d.pk for d in closed] == [first.pk]
     assert dict(Draw.objects.values_list("date", "status")) == {
@@ -284,7 +285,7 @@ def test_close_due_closes_the_oldest_first(draw_type, now, today):
     for offset in (2, 0, 1):
         make_draw(today + dt.timedelta(days=offset), draw_type=draw_type, now=now)
 
-    closed = draws_close_due(now=now + dt.timedelta(days=5))
+    closed = draws_close_due(clock=at(now + dt.timedelta(days=5)))
 
     assert [d.date for d in closed] == [today + dt.timedelta(days=n) for n in range(3)]
     entries = AuditEntry.objects.filter(action="draw.closed").order_by("id")
@@ -297,9 +298,9 @@ def test_close_due_twice_has_one_effect(draw_type, now, user):
     make_ballots(user, 10, draw=draw, now=now)
     later = draw.closes_at + dt.timedelta(seconds=30)
 
-    first = draws_close_due(now=later)
+    first = draws_close_due(clock=at(later))
     winners = list(draw.winners.values_list("slot", "ballot_id"))
-    second = draws_close_due(now=later + dt.timedelta(seconds=60))
+    second = draws_close_due(clock=at(later + dt.timedelta(seconds=60)))
 
     assert [d.pk for d in first] == [draw.pk] and second == []
     assert list(draw.winners.values_list("slot", "ballot_id")) == winners and len(winners) == 6
@@ -312,11 +313,11 @@ def test_close_due_catches_up_after_days_of_downtime(draw_type, now, today):
     draws_ensure_upcoming(now=now)
 
     back = now + dt.timedelta(days=3)
-    closed = draws_close_due(now=back)
+    closed = draws_close_due(clock=at(back))
 
     assert [d.date for d in closed] == [today + dt.timedelta(days=n) for n in range(3)]
     assert all(d.closed_at == back for d in closed)
-    assert draws_close_due(now=back) == []
+    assert draws_close_due(clock=at(back)) == []
     assert _closes([d.pk for d in closed]) == {d.pk: 1 for d in closed}
     assert Draw.objects.filter(status="open").count() == 5
 
@@ -337,7 +338,7 @@ def test_ticking_every_minute_across_a_dst_change_closes_each_draw_once(draw_typ
     while moment < end:  # the scheduler: close whatever is due; keep a week ahead (hourly is plenty)
         if moment.minute == 0:
             draws_ensure_upcoming(now=moment)
-        draws_close_due(now=moment)
+        draws_close_due(clock=at(moment))
         moment += tick
 
     closed = list(Draw.objects.filter(status="closed").order_by("date"))

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from lottery.accounts import tokens
 from lottery.draws.services import draw_close
+from tests.clocks import at
 from tests.e2e import steps
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.factories import DrawTypeFactory, UserFactory, make_ballots, make_draw
@@ -38,7 +39,7 @@ def world(db):
     past = steps.today() - dt.timedelta(days=1)
     closed = make_draw(past, draw_type=DrawTypeFactory(), now=timezone.now() - dt.timedelta(days=3))
     make_ballots(player, 4, draw=closed, now=closed.closes_at - dt.timedelta(hours=1))
-    draw_close(draw_id=closed.pk, now=closed.closes_at)
+    draw_close(draw_id=closed.pk, clock=at(closed.closes_at))
     make_ballots(player, 2)
     make_ballots(player, 1, draw=tonight)
     unverified = UserFactory(unverified=True)

@@ -12,6 +12,7 @@ from lottery.accounts.services import auth_token_create
 from lottery.draws.calendar import lottery_date
 from lottery.draws.models import Ballot, Draw
 from lottery.draws.services import draw_close
+from tests.clocks import at
 from tests.factories import DrawTypeFactory, UserFactory, make_ballots, make_draw
 
 VICTIM_EMAIL = "victim.secret@example.org"
@@ -52,7 +53,7 @@ def world(db) -> World:
     before_close = yesterday.closes_at - dt.timedelta(hours=2)
     player_closed = make_ballots(player, 2, draw=yesterday, now=before_close)
     victim_closed = make_ballots(victim, 3, draw=yesterday, now=before_close)
-    closed_draw = draw_close(draw_id=yesterday.pk, now=yesterday.closes_at)
+    closed_draw = draw_close(draw_id=yesterday.pk, clock=at(yesterday.closes_at))
     player_ballots = {
         "unassigned": make_ballots(player, 3, now=now),
         "open": make_ballots(player, 2, draw=open_draw, now=now),

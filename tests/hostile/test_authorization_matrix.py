@@ -1,7 +1,7 @@
-"""Who may do what (P6 hostile input): every endpoint of API.md against every kind of caller.
+"""Who may do what (P6 hostile input): every endpoint of docs/api.md against every kind of caller.
 
 One table: a row per endpoint, a column per caller, each cell the status (and problem `code`)
-API.md promises. Then the privacy sweep (no response carries another user's e-mail, IBAN or
+docs/api.md promises. Then the privacy sweep (no response carries another user's e-mail, IBAN or
 ballots), CSRF on session-authenticated unsafe requests (sign-in included), and the seed's
 secrecy until the winners are drawn: in the API, the HTML pages, the admin and the logs.
 """
@@ -24,6 +24,7 @@ from lottery.accounts.models import User
 from lottery.draws.models import Ballot, Draw
 from lottery.draws.services import draw_close
 from lottery.payments.models import Order
+from tests.clocks import at
 from tests.factories import DEFAULT_PASSWORD, DrawTypeFactory, UserFactory, make_ballots, make_draw
 from tests.hostile.conftest import OPERATOR_TOKEN, VICTIM_EMAIL, VICTIM_IBAN, World
 
@@ -146,8 +147,8 @@ REQUESTS: dict[str, Callable[[World, Caller], Request]] = {
     "POST /users/{id}/unban": lambda w, c: ("post", f"/api/v1/users/{w.victim.pk}/unban", None),
 }
 
-# --- the matrix (API.md) ------------------------------------------------------------------
-# A cell is the status, with the problem `code` where API.md names one; NA: not applicable
+# --- the matrix (docs/api.md) ----------------------------------------------------------------
+# A cell is the status, with the problem `code` where docs/api.md names one; NA: not applicable
 # (`other` matters only where a request names someone else's ballot). Columns: anonymous,
 # unverified, verified, banned, other user, staff, operator token, wrong operator token.
 NA = None
@@ -443,7 +444,7 @@ def secret_draws(world) -> list[Draw]:
     Draw.objects.filter(pk=frozen.pk).update(
         beacon_source="http://127.0.0.1:9/beacon", beacon_chain="ab" * 32, beacon_round=123
     )
-    frozen = draw_close(draw_id=frozen.pk, now=frozen.closes_at)
+    frozen = draw_close(draw_id=frozen.pk, clock=at(frozen.closes_at))
     assert frozen.status == Draw.Status.DRAWING
     return [world.open_draw, frozen]
 

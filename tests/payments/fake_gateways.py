@@ -1,6 +1,8 @@
 """Fake payment gateways. The gateway interface is ours, so a fake is fair here: it lets a
 test see when the service authorizes, captures and voids, and what was committed then."""
 
+import dataclasses
+import sys
 import threading
 
 from django.db import connection
@@ -49,7 +51,8 @@ class RecordingGateway(PaymentGateway):
             self.calls.append(entry)
 
     def authorize(self, *, card, amount, currency, now) -> Authorization:
-        authorization = self.sandbox.authorize(card=card, amount=amount, currency=currency, now=now)
+        decided = self.sandbox.authorize(card=card, amount=amount, currency=currency, now=now)
+        authorization = dataclasses.replace(decided, gateway=self.name)
         self._record("authorize", authorization)
         if self.on_authorize:
             self.on_authorize(authorization)
@@ -66,3 +69,39 @@ class RecordingGateway(PaymentGateway):
 
     def count(self, call):
         return self.names().count(call)
+
+
+class FlakyCapture(RecordingGateway):
+    """A RecordingGateway whose captures fail while `failing` is set, as during a provider's
+    outage. Like a provider's, its capture is idempotent by reference: `captured` maps each
+    reference to the amount taken, once."""
+
+    name = "flaky-capture"
+
+    def __init__(self, failing=True, on_authorize=None):
+        super().__init__(on_authorize=on_authorize)
+        self.failing = failing
+        self.captured = {}
+
+    def capture(self, authorization):
+        self._record("capture", authorization)
+        if self.failing:
+            raise ConnectionError("payment provider unreachable")
+        with self._lock:
+            self.captured.setdefault(authorization.reference, authorization.amount)
+
+
+_configured = None
+
+
+def configured():
+    """The gateway a test put in place with `use_gateway` (LOTTERY_PAYMENT_GATEWAY names this)."""
+    assert _configured is not None, "call use_gateway() first"
+    return _configured
+
+
+def use_gateway(settings, monkeypatch, gateway):
+    """Make `gateway` the configured one, for every request and sweep until the test ends."""
+    monkeypatch.setattr(sys.modules[__name__], "_configured", gateway)
+    settings.LOTTERY_PAYMENT_GATEWAY = f"{__name__}.configured"
+    return gateway

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from lottery.draws.calendar import lottery_date
 from lottery.draws.services import draw_close
+from tests.clocks import at
 from tests.factories import DrawTypeFactory, UserFactory, make_ballots, make_draw
 
 GOOD_CARD = "4242 4242 4242 4242"
@@ -50,7 +51,7 @@ def closed_draw(draw_type, today, player):
     date = today - dt.timedelta(days=1)
     draw = make_draw(date, draw_type=draw_type, now=timezone.now() - dt.timedelta(days=3))
     make_ballots(player, 3, draw=draw, now=draw.closes_at - dt.timedelta(hours=2))
-    return draw_close(draw_id=draw.pk, now=draw.closes_at)
+    return draw_close(draw_id=draw.pk, clock=at(draw.closes_at))
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ def test_malformed_card_fields_are_caught_before_any_charge(browser, open_draw):
 
 
 def test_buying_into_a_draw_that_closed_meanwhile_is_refused(browser, player, open_draw):
-    draw_close(draw_id=open_draw.pk, now=timezone.now())
+    draw_close(draw_id=open_draw.pk, clock=timezone.now)
     page = html(buy(browser, draw=open_draw.date))
     assert "This draw no longer accepts ballots." in page
     assert 'id="id_draw_errors"' in page
@@ -194,7 +194,7 @@ def test_assigning_with_htmx_returns_just_the_updated_row(browser, player, open_
 
 def test_assigning_into_a_closed_draw_explains_in_the_row(browser, player, open_draw):
     [ballot] = make_ballots(player, 1)
-    draw_close(draw_id=open_draw.pk, now=timezone.now())
+    draw_close(draw_id=open_draw.pk, clock=timezone.now)
     response = browser.post(
         f"/ballots/{ballot.pk}/assign", {"draw": open_draw.date.isoformat()}, HTTP_HX_REQUEST="true"
     )

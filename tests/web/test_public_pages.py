@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from lottery.core.handlers import server_error
 from lottery.draws.services import draw_close
+from tests.clocks import at
 from tests.factories import UserFactory, make_ballots, make_draw
 from tests.web.conftest import html
 
@@ -63,7 +64,7 @@ def test_closed_draws_page_shows_winners_and_paginates(client, draw_type, today,
         date = today - dt.timedelta(days=back)
         draw = make_draw(date, draw_type=draw_type, now=timezone.now() - dt.timedelta(days=20))
         make_ballots(player, 1, draw=draw, now=draw.closes_at - dt.timedelta(hours=1))
-        draw_close(draw_id=draw.pk, now=draw.closes_at)
+        draw_close(draw_id=draw.pk, clock=at(draw.closes_at))
     first = html(client.get("/draws/closed"))
     assert "Page 1 of 2" in first and 'href="?page=2"' in first
     assert "Jane D." in first and "€1,000.00" in first

@@ -90,7 +90,7 @@ def ballot_assign(request: HttpRequest, ballot_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.ballot_assign(
-                user=user, ballot_id=ballot_id, draw_date=form.cleaned_data["draw"], now=timezone.now()
+                user=user, ballot_id=ballot_id, draw_date=form.cleaned_data["draw"], clock=timezone.now
             )
         except DomainError as exc:
             form.add_service_error(exc)
@@ -170,7 +170,7 @@ def _purchase(request: HttpRequest, user: User, form: forms.BuyForm) -> HttpResp
                 expiry_year=payment["expiry_year"],
                 cvc=payment["cvc"],
             ),
-            now=timezone.now(),
+            clock=timezone.now,
             idempotency_key=data["idempotency_key"],
             fingerprint=fingerprint,
         )
