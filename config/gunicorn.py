@@ -32,15 +32,9 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 preload_app = False
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
-logger_class = "config.gunicorn_logging.RedactingLogger"  # no one-time tokens in access logs
+logger_class = "config.gunicorn_logging.JsonAccessLogger"  # JSON lines, no one-time tokens
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-# One JSON object per request; the request id is the one our middleware sets/echoes.
-access_log_format = (
-    '{"event": "access", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", "query": "%(q)s", '
-    '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, "request_id": "%({x-request-id}o)s", '
-    '"user_agent": "%(a)s"}'
-)
 
 logconfig_dict = {
     "version": 1,
@@ -52,7 +46,7 @@ logconfig_dict = {
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             "static_fields": {"request_id": "-"},
         },
-        "raw": {"format": "%(message)s"},  # access lines are JSON already (access_log_format)
+        "raw": {"format": "%(message)s"},  # access lines are JSON already (JsonAccessLogger)
     },
     "handlers": {
         "error": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},

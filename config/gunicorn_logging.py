@@ -1,11 +1,18 @@
-"""gunicorn's access log without the one-time tokens that e-mailed links carry in their path."""
+"""gunicorn's access log: one JSON object per request, built by json.dumps.
 
+gunicorn fills a format string with what the request sent, so a User-Agent, path or query
+holding `"`, `\\` or a newline wrote a line that was not JSON, which log pipelines drop.
+Here each line is serialized as a whole, and the one-time tokens that e-mailed links carry in
+their path are redacted.
+"""
+
+import json
 import re
 from typing import Any
 
 from gunicorn.glogging import Logger
 
-_TOKEN_PATH = re.compile(r"^/(verify-email|reset-password)/[^/?\s]+")
+_TOKEN_PATH = re.compile(r"^/(verify-email|reset-password)/[^/]+")
 
 
 def redact_path(path: str) -> str:
@@ -13,15 +20,29 @@ def redact_path(path: str) -> str:
     return _TOKEN_PATH.sub(lambda match: f"/{match.group(1)}/[redacted]", path)
 
 
-class RedactingLogger(Logger):
-    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
-        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
-        for key in ("U", "r"):
-            if isinstance(atoms.get(key), str):
-                atoms[key] = redact_path(atoms[key]) if key == "U" else _redact_request_line(atoms[key])
-        return atoms
+def _text(value: str) -> str:
+    """A WSGI string (bytes as Latin-1) as the UTF-8 text the client meant; bytes that are
+    not UTF-8 are kept as \\x escapes."""
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value
+    return raw.decode("utf-8", errors="backslashreplace")
 
 
-def _redact_request_line(line: str) -> str:
-    method, _, rest = line.partition(" ")
-    return f"{method} {redact_path(rest)}" if rest else line
+class JsonAccessLogger(Logger):
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        request_id = next((v for k, v in resp.headers if k.lower() == "x-request-id"), "-")
+        entry = {
+            "event": "access",
+            "remote": environ.get("REMOTE_ADDR", "-"),
+            "method": environ.get("REQUEST_METHOD"),
+            "path": redact_path(_text(environ.get("PATH_INFO", ""))),
+            "query": _text(environ.get("QUERY_STRING", "")),
+            "status": getattr(resp, "status_code", None),  # none if the app never started one
+            "bytes": resp.sent,
+            "duration_ms": request_time.seconds * 1000 + request_time.microseconds // 1000,
+            "request_id": _text(request_id),
+            "user_agent": _text(environ.get("HTTP_USER_AGENT", "-")),
+        }
+        self.access_log.info("%s", json.dumps(entry))

@@ -4,11 +4,14 @@ Embedded defaults (SQLite under var/, in-process tasks, captured e-mail) make a 
 clone run with no configuration; LOTTERY_ENV=production switches on the strict checks.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+import lottery
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -51,13 +54,36 @@ LOTTERY_PAYMENT_GATEWAY = env.str(
     "LOTTERY_PAYMENT_GATEWAY", default="lottery.payments.gateway.SandboxGateway"
 )
 LOTTERY_LOCK_TIMEOUT_MS = env.int("LOTTERY_LOCK_TIMEOUT_MS", default=5000)
-# Optional drand beacon (FAIRNESS.md): both set = every new draw plans a beacon round.
+# Optional drand beacon (docs/beacon.md): both set = every new draw plans a beacon round.
 LOTTERY_BEACON_URL = env.str("LOTTERY_BEACON_URL", default="")
 LOTTERY_BEACON_CHAIN = env.str("LOTTERY_BEACON_CHAIN", default="")
 LOTTERY_EMAIL_VERIFICATION_MAX_AGE = timedelta(hours=24)
 PASSWORD_RESET_TIMEOUT = 60 * 60
+# Every request body, JSON or form, is refused with a 413 when its Content-Length says more
+# than this, before any of it is read (lottery.core.bodylimit).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("LOTTERY_MAX_BODY_BYTES", default=1024 * 1024)
+# /metrics is for the scraper inside the cluster (docs/operations.md, "Metrics"): it answers a
+# request carrying `Authorization: Bearer <LOTTERY_METRICS_TOKEN>` (when set), or one that
+# came straight, not through a proxy, from an address in LOTTERY_METRICS_ALLOWED_CIDRS;
+# anyone else gets a 404.
+LOTTERY_METRICS_TOKEN = env.str("LOTTERY_METRICS_TOKEN", default="")
+try:
+    LOTTERY_METRICS_NETWORKS = tuple(
+        ipaddress.ip_network(cidr.strip())
+        for cidr in env.list(
+            "LOTTERY_METRICS_ALLOWED_CIDRS",
+            # Loopback, and the private ranges that pod and container networks use.
+            default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+        )
+    )
+except ValueError as exc:
+    raise ImproperlyConfigured(f"LOTTERY_METRICS_ALLOWED_CIDRS: {exc}") from exc
 
 INSTALLED_APPS = [
+    # lottery.accounts before django.contrib.auth: its `changepassword` command replaces
+    # Django's. knox before it: the admin that accounts imports re-registers knox's.
+    "knox",
+    "lottery.accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -66,13 +92,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
     "csp",
     "lottery.core",
-    "lottery.accounts",
     "lottery.draws",
     "lottery.payments",
     "lottery.web",
@@ -85,6 +109,7 @@ MIDDLEWARE = [
     "lottery.core.immutable.ImmutableResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "lottery.core.bodylimit.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,7 +153,7 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # No statement waits on a lock for long: a busy draw answers 503 "busy" instead of
-    # piling up requests (DESIGN.md: short locks with a timeout).
+    # piling up requests (short locks with a timeout).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c lock_timeout={LOTTERY_LOCK_TIMEOUT_MS}"
     # Parameters bound by the server, so psycopg prepares the statements a connection
     # repeats (parse and plan once): PostgreSQL's CPU per purchase fell by a third
@@ -188,6 +213,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/signin"
 CSRF_FAILURE_VIEW = "lottery.core.handlers.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_ENGINE = "lottery.accounts.sessions"  # database sessions that know their user
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",
     "TOKEN_TTL": timedelta(days=env.int("LOTTERY_TOKEN_TTL_DAYS", default=30)),
@@ -213,7 +239,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["lottery.core.parsers.DepthLimitedJSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lottery.core.api.JSONOnlyNegotiation",
     "EXCEPTION_HANDLER": "lottery.core.problems.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "lottery.core.schema.AutoSchema",
@@ -231,13 +257,14 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lottery API",
     "DESCRIPTION": "A provably fair daily lottery. Errors are RFC 9457 problem+json.",
-    "VERSION": "1.0.0",
+    "VERSION": lottery.__version__,
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "PATH_CONVERTER_OVERRIDES": {"dbid": int},
     "ENUM_NAME_OVERRIDES": {
         "DrawStatusEnum": ["open", "drawing", "closed"],
         "BallotStatusEnum": ["unassigned", "assigned", "won", "lost"],
@@ -267,7 +294,10 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "lottery.core.requestid.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "lottery.core.requestid.RequestIdFilter"},
+        "one_time_links": {"()": "lottery.core.logredact.OneTimeLinkFilter"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"},
         "json": {
@@ -277,7 +307,12 @@ LOGGING = {
         },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            # request_id first: it reads the record's request, which the next one may redact.
+            "filters": ["request_id", "one_time_links"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
@@ -335,5 +370,7 @@ if SENTRY_DSN:
         dsn=SENTRY_DSN,
         environment=LOTTERY_ENV,
         send_default_pii=False,
+        # Request bodies hold card numbers and passwords, which the default scrubber misses.
+        max_request_body_size="never",
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )

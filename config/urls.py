@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from lottery.core import problems
-from lottery.core.handlers import page_not_found, permission_denied, server_error
+from lottery.core.handlers import bad_request, page_not_found, permission_denied, server_error
 
 api_v1 = [
     path("", include("lottery.accounts.urls")),
@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("lottery.web.urls")),
 ]
 
+handler400 = bad_request
 handler403 = permission_denied
 handler404 = page_not_found
 handler500 = server_error

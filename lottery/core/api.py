@@ -86,7 +86,7 @@ def problem_responses(*statuses: int) -> dict[Any, Any]:
 
 
 class UTCDateTimeField(serializers.DateTimeField):
-    """API datetimes are ISO 8601 in UTC (API.md), whatever the lottery's time zone."""
+    """API datetimes are ISO 8601 in UTC (docs/api.md), whatever the lottery's time zone."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("default_timezone", datetime.UTC)

@@ -7,4 +7,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
+        from django.urls import register_converter
+
         from . import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from .converters import DatabaseIdConverter
+
+        register_converter(DatabaseIdConverter, "dbid")

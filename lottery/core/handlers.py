@@ -19,6 +19,24 @@ from .problems import (
 logger = logging.getLogger(__name__)
 
 
+def refusal(request: HttpRequest, *, status: int, code: str, title: str, detail: str) -> HttpResponse:
+    """A 4xx for a request refused before the rest of the stack ran: problem+json under
+    /api/, else a page rendered without the request (no session, no database)."""
+    if is_api_request(request):
+        return problem_response(status=status, code=code, title=title, detail=detail)
+    body = loader.get_template("web/errors/refused.html").render(
+        {"status": status, "title": title, "detail": detail}
+    )
+    return HttpResponse(body, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None, **kwargs: Any) -> HttpResponse:
+    """Django's refusals (a Host not in ALLOWED_HOSTS, a form with too many fields, …)."""
+    return refusal(
+        request, status=400, code="bad_request", title="Bad request", detail="The request could not be read."
+    )
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None, **kwargs: Any) -> HttpResponse:
     if is_api_request(request):
         return api_not_found(request)

@@ -5,14 +5,20 @@ across gunicorn workers by prometheus_client's multiprocess mode (PROMETHEUS_MUL
 set by config/gunicorn.py). Facts that other processes produce (draws closed by the worker,
 e-mails sent, the outbox backlog) are read from the database at scrape time, so /metrics
 is right whichever process did the work.
+
+The business counters are not for the public (docs/operations.md, "Metrics"): /metrics
+answers the scraper only, and is a plain 404 for anyone else.
 """
 
+import ipaddress
 import os
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import REGISTRY, Collector
@@ -25,6 +31,7 @@ class DatabaseFactsCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         from lottery.core.models import AuditEntry, OutboxEmail
         from lottery.draws.models import Draw
+        from lottery.payments.models import Order
 
         outbox = OutboxEmail.objects.aggregate(
             backlog=Count("id", filter=Q(sent_at__isnull=True)),
@@ -45,6 +52,20 @@ class DatabaseFactsCollector(Collector):
         ):
             draws.add_metric([status], n)
         yield draws
+        uncaptured = GaugeMetricFamily(
+            "lottery_orders_uncaptured",
+            "Orders whose charge is authorized but not captured yet (the sweep retries)",
+            labels=["capture_status"],
+        )
+        counts = dict(
+            Order.objects.filter(capture_status__in=Order.UNCAPTURED)
+            .values_list("capture_status")
+            .annotate(n=Count("id"))
+            .values_list("capture_status", "n")
+        )
+        for capture_status in Order.UNCAPTURED:
+            uncaptured.add_metric([capture_status], counts.get(capture_status, 0))
+        yield uncaptured
         overdue = Draw.objects.filter(status=Draw.Status.OPEN, closes_at__lt=timezone.now()).count()
         yield GaugeMetricFamily("lottery_draws_overdue", "Open draws past their closes_at", value=overdue)
         last = (
@@ -60,7 +81,32 @@ class DatabaseFactsCollector(Collector):
                 )
 
 
+# Headers a reverse proxy adds: a request carrying one was relayed for someone else, from
+# wherever they are, even though it reaches us from the proxy's in-cluster address.
+_RELAYED = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+def scraper_allowed(request: HttpRequest) -> bool:
+    """A bearer token equal to LOTTERY_METRICS_TOKEN, or a request straight from an allowed
+    network (REMOTE_ADDR is the TCP peer: gunicorn never takes it from a header)."""
+    token = settings.LOTTERY_METRICS_TOKEN
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and constant_time_compare(credentials, token):
+        return True
+    if any(header in request.META for header in _RELAYED):
+        return False
+    try:
+        peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped:
+        peer = peer.ipv4_mapped
+    return any(peer in network for network in settings.LOTTERY_METRICS_NETWORKS)
+
+
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not scraper_allowed(request):
+        raise Http404
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         from prometheus_client import multiprocess
 

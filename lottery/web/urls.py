@@ -1,4 +1,4 @@
-"""Page URLs (API.md, "Pages"): stable, because e-mails, proofs and bookmarks link to them."""
+"""Page URLs (docs/api.md): stable, because e-mails, proofs and bookmarks link to them."""
 
 import datetime as dt
 
@@ -37,7 +37,7 @@ urlpatterns = [
     # ballots
     path("ballots", ballots.ballots, name="ballots"),
     path("ballots/buy", ballots.ballots_buy, name="ballots-buy"),
-    path("ballots/<int:ballot_id>/assign", ballots.ballot_assign, name="ballot-assign"),
+    path("ballots/<dbid:ballot_id>/assign", ballots.ballot_assign, name="ballot-assign"),
     path("winnings", ballots.winnings, name="winnings"),
     # draws
     path("draws", draws.draws_open, name="draws"),

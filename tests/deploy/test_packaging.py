@@ -46,8 +46,11 @@ CREDENTIALS = {
     "CELERY_BROKER_URL",
     "EMAIL_URL",
     "LOTTERY_OPERATOR_TOKEN",
+    "LOTTERY_METRICS_TOKEN",
     "SENTRY_DSN",
 }
+# Top-level paths for the cluster only: never routed by the Ingress.
+INTERNAL_PATHS = {"metrics", "healthz", "readyz", "dev"}
 # Variables the image sets for the interpreter, pip or the shell, not for the service.
 INTERPRETER_ENV = {
     "PATH",
@@ -332,6 +335,7 @@ if ns is not None:
     report["SECURE_REDIRECT_EXEMPT"] = ns.get("SECURE_REDIRECT_EXEMPT", [])
     report["ALLOWED_HOSTS"] = ns["ALLOWED_HOSTS"]
     report["DEBUG"] = ns["DEBUG"]
+    report["DATA_UPLOAD_MAX_MEMORY_SIZE"] = ns["DATA_UPLOAD_MAX_MEMORY_SIZE"]
 for name in names:
     saved = os.environ.pop(name)
     error, _ = load()
@@ -631,9 +635,69 @@ def test_selectors_match_the_pods_they_mean(rendered: dict) -> None:
     ports = {(p.get("protocol", "TCP"), p["port"]) for rule in egress["egress"] for p in rule["ports"]}
     assert {("UDP", 53), ("TCP", 53), ("TCP", 5432), ("TCP", 6379), ("TCP", 587)} <= ports
     (ingress,) = objects(docs, "Ingress").values()
-    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
-    assert backend["name"] == service["metadata"]["name"]
-    assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+    for route in ingress["spec"]["rules"][0]["http"]["paths"]:
+        backend = route["backend"]["service"]
+        assert backend["name"] == service["metadata"]["name"]
+        assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+
+
+def ingress_routes(docs: list[dict[str, Any]], path: str) -> bool:
+    """Whether the Ingress routes `path`, by the Kubernetes rules: Exact is equality,
+    Prefix matches whole path elements (/draws matches /draws and /draws/x, not /drawsx)."""
+    (ingress,) = objects(docs, "Ingress").values()
+    for rule in ingress["spec"]["rules"]:
+        for route in rule["http"]["paths"]:
+            if route["pathType"] == "Exact" and path == route["path"]:
+                return True
+            prefix = route["path"].rstrip("/")
+            if route["pathType"] == "Prefix" and (path == prefix or path.startswith(prefix + "/")):
+                return True
+    return False
+
+
+def url_top_segments() -> set[str]:
+    from django.urls import URLResolver, get_resolver
+
+    def walk(resolver: URLResolver, prefix: str) -> Any:
+        for entry in resolver.url_patterns:
+            route = prefix + str(entry.pattern).lstrip("^")
+            if isinstance(entry, URLResolver):
+                yield from walk(entry, route)
+            else:
+                yield route
+
+    return {route.split("/")[0] for route in walk(get_resolver(), "")}
+
+
+@pytest.mark.parametrize("target", ["base", *(f"overlays/{o}" for o in OVERLAYS)])
+def test_ingress_routes_the_public_paths_and_not_metrics_or_probes(target: str, rendered: dict) -> None:
+    from django.conf import settings
+
+    docs = rendered[target]
+    segments = url_top_segments()
+    assert segments >= INTERNAL_PATHS, "the internal paths exist"
+    for segment in segments - INTERNAL_PATHS:
+        assert ingress_routes(docs, f"/{segment}"), f"/{segment} is a page or API path the Ingress drops"
+    for path in ("/", "/api/v1/stats", "/draws/2026-11-23/verify", settings.STATIC_URL + "web/site.css"):
+        assert ingress_routes(docs, path), path
+    for segment in INTERNAL_PATHS:
+        for path in (f"/{segment}", f"/{segment}/", f"/{segment}/x"):
+            assert not ingress_routes(docs, path), f"the Ingress routes {path} to the pods"
+    (ingress,) = objects(docs, "Ingress").values()
+    for rule in ingress["spec"]["rules"]:
+        for route in rule["http"]["paths"]:
+            # A path matching nothing in the URLconf would be a typo routing nobody's page.
+            top = route["path"].strip("/").split("/")[0]
+            assert top in segments | {"", settings.STATIC_URL.strip("/")}, route["path"]
+
+
+def test_ingress_body_limit_is_the_services(rendered: dict) -> None:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    docs = rendered["overlays/production"]
+    (ingress,) = objects(docs, "Ingress").values()
+    size = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+    limit = int(size[:-1]) * units[size[-1].lower()] if size[-1].isalpha() else int(size)
+    assert limit == production_settings(k8s_production_env(docs))["DATA_UPLOAD_MAX_MEMORY_SIZE"]
 
 
 # --- CI workflow ---------------------------------------------------------------------------
