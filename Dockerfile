@@ -18,7 +18,7 @@ RUN python -m venv /opt/venv
 
 WORKDIR /src
 COPY requirements/constraints.txt requirements/constraints.txt
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY config/ config/
 COPY lottery/ lottery/
 # Not editable and without the dev extra: the image holds the package, not the checkout.

@@ -1,8 +1,10 @@
 import datetime as dt
+from importlib.metadata import version
 
 import pytest
 from django.utils import timezone
 
+import lottery
 from lottery import cli
 from lottery.draws.calendar import lottery_date
 from lottery.draws.models import Draw, DrawType
@@ -38,3 +40,11 @@ def test_usage_error_exits_2():
     with pytest.raises(SystemExit) as exc:
         cli.main(["close", "not-a-date"])
     assert exc.value.code == 2
+
+
+def test_one_version_string_for_the_package_the_command_and_the_api(capsys, settings):
+    assert lottery.__version__ == version("lottery")
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out.strip() == f"lottery {lottery.__version__}"
+    assert settings.SPECTACULAR_SETTINGS["VERSION"] == lottery.__version__

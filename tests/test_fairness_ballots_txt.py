@@ -1,7 +1,7 @@
 """ballots.txt read as it downloads (fairness.BallotsTxtReader) against a plain line-by-line reading.
 
 The reader checks the canonical form on whole buffers (bytes operations and big-integer
-arithmetic); these tests hold it to the obvious per-line definition of FAIRNESS.md, whatever the
+arithmetic); these tests hold it to the obvious per-line definition of docs/fairness.md, whatever the
 chunks and batch sizes.
 """
 
@@ -16,7 +16,7 @@ from lottery import fairness
 
 
 def plain_reading(data: bytes) -> list[int] | None:
-    """FAIRNESS.md's canonical form, line by line: the ids, or None if not canonical."""
+    """docs/fairness.md's canonical form, line by line: the ids, or None if not canonical."""
     if data and not data.endswith(b"\n"):
         return None
     ids: list[int] = []

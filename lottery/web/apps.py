@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class WebConfig(AppConfig):
-    """Server-rendered pages (API.md, "Pages"): thin views over the same services as the API."""
+    """Server-rendered pages (docs/api.md): thin views over the same services as the API."""
 
     name = "lottery.web"
     label = "web"

@@ -1,4 +1,4 @@
-"""The API's rate limits (API.md conventions) applied to the HTML forms that do the same thing.
+"""The API's rate limits (docs/api.md, conventions) applied to the HTML forms that do the same thing.
 
 The pages reuse the API views' throttle classes *and* their counters (the cache key names
 the API view), so a form is no way around a limit: ten sign-in attempts a minute per

@@ -2,7 +2,7 @@
 
 The SMTP server is slow (each DATA waits SMTP_DELAY s before its 250) and keeps each message
 as soon as it has it: a kill while a message is in flight then leaves a message the server
-has but whose outbox row was never marked sent — the crash window DESIGN.md allows. Two draws
+has but whose outbox row was never marked sent — the crash window docs/architecture.md allows. Two draws
 close with a winner e-mail per prize; while those are being sent the worker is killed and a
 new one is started. Every e-mail still arrives; an outbox row may arrive twice only if its
 send was in flight at the kill, and both copies carry the same Message-ID.

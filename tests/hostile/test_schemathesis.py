@@ -35,7 +35,7 @@ ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(?P<offs
 
 
 def datetimes_are_utc(ctx: Any, response: Any, case: Any) -> None:
-    """API.md: every datetime is ISO 8601 with an offset, in UTC (a format the schema can't say)."""
+    """docs/api.md: every datetime is ISO 8601 with an offset, in UTC (a format the schema can't say)."""
     if not response.headers.get("content-type", [""])[0].startswith("application/json"):
         return
 

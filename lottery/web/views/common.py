@@ -82,7 +82,7 @@ def draw_view(draw: Draw, *, with_secrets_once_drawn: bool = False) -> DrawView:
         prizes=sorted(selectors.draw_prizes(draw), key=lambda p: p["rank"]),
         winners=selectors.draw_winners(draw),
         ballot_digest=draw.ballot_digest if draw.status != Draw.Status.OPEN else "",
-        # revealed_seed is None until the winners are drawn (FAIRNESS.md).
+        # revealed_seed is None until the winners are drawn (docs/fairness.md).
         seed=draw.revealed_seed if with_secrets_once_drawn else None,
     )
 
