@@ -338,7 +338,7 @@ if PRODUCTION:
 # Pages use no inline script or style; only the API docs (Swagger UI/ReDoc bootstrap
 # themselves inline) and the development mailbox are exempt.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/api/docs", "/api/redoc", "/dev/"],
+    "EXCLUDE_URL_PREFIXES": ["/api/docs", "/dev/"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],

@@ -31,6 +31,12 @@ def _serve(args: argparse.Namespace) -> int:
     from lottery.core.demo import demo_seed
     from lottery.core.periodic import Ticker, run_periodic_once
 
+    url = f"http://{args.host}:{args.port}"
+    if "LOTTERY_BASE_URL" not in os.environ:  # neither the environment nor .env names one
+        # E-mailed links must reach this server, on whatever port it was asked to listen.
+        listens_everywhere = args.host in {"0.0.0.0", "::"}  # noqa: S104 - a comparison, not a bind
+        reachable_host = "127.0.0.1" if listens_everywhere else args.host
+        settings.LOTTERY_BASE_URL = f"http://{reachable_host}:{args.port}"
     os.makedirs(settings.STATIC_ROOT, exist_ok=True)
     call_command("migrate", interactive=False, verbosity=0)
     if not settings.PRODUCTION:
@@ -38,7 +44,6 @@ def _serve(args: argparse.Namespace) -> int:
     run_periodic_once()  # upcoming draws exist before the first request
     ticker = Ticker()
     ticker.start()
-    url = f"http://{args.host}:{args.port}"
     print(f"\n  Lottery is running at {url}\n", flush=True)
     if not settings.PRODUCTION:
         for account in accounts:

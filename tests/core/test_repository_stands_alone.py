@@ -90,3 +90,22 @@ def test_the_specifications_a_verifier_needs_ship_with_the_code() -> None:
         "fairness-vectors.json",
     ):
         assert needle in fairness, needle
+
+
+def _readme_settings() -> set[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Settings") : readme.index("\n## ", readme.index("## Settings") + 1)]
+    names = set()
+    for row in section.splitlines():
+        if row.startswith("| `"):
+            names.update(re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1]))
+    return names
+
+
+def test_env_example_lists_every_setting_the_readme_lists() -> None:
+    readme = _readme_settings()
+    assert len(readme) > 25
+    example = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    # LOTTERY_RATE_* stands for the five rates, each listed in .env.example.
+    missing = {name for name in readme - example if not name.endswith("_")}
+    assert not missing, f"in README's settings table but not in .env.example: {sorted(missing)}"
