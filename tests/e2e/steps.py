@@ -69,6 +69,13 @@ def sign_in(page: Page, *, email: str, password: str = DEFAULT_PASSWORD) -> None
     page.locator("main").get_by_role("button", name="Sign in").click()
 
 
+def htmx_ready(page: Page) -> None:
+    """Wait until htmx (a deferred script) has processed the page: a click before that is a
+    plain form submission, the no-JavaScript fallback, not the in-place update under test."""
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
+
+
 def pay(page: Page, *, quantity: int = 1, draw_label: str | None = None, card: str = GOOD_CARD) -> None:
     """Fill the buy form (already open) and pay."""
     page.get_by_label("Number of ballots").fill(str(quantity))

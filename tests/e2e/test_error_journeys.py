@@ -102,6 +102,8 @@ def test_assigning_into_a_draw_that_closed_meanwhile_explains_in_the_row(desktop
     page = desktop.page
     steps.sign_in(page, email=user.email)
     row = page.locator(f"#ballot-{ballot.pk}")
+    expect(row).to_be_visible()
+    steps.htmx_ready(page)
     row.get_by_label(re.compile("Draw for ballot")).select_option(tonight.date.isoformat())
     steps.operator_close(live_server.url, tonight.date)
     row.get_by_role("button", name=re.compile("^Assign")).click()

@@ -56,6 +56,7 @@ def test_newcomer_signs_up_buys_assigns_wins_and_verifies_the_draw(request, devi
     steps.assert_fits_width(page)
 
     # Assign one of them to tonight's draw in place (htmx): no page load, the row changes.
+    steps.htmx_ready(page)
     page.evaluate("window.__samePage = true")
     row = rows.first
     row_id = row.get_attribute("id")
