@@ -11,6 +11,7 @@ import hmac
 import itertools
 import operator
 import secrets
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ _ENCODE_BATCH = 65_536
 _ALLOWED_BYTES = b"0123456789\n"
 # Bytes of whole lines checked at once while ballots.txt downloads.
 _CHECK_BATCH = 1 << 19
+# Rounds of the drawing loop between two looks at the clock, when it has a deadline.
+_CLOCK_EVERY = 4096
 
 
 def new_seed() -> bytes:
@@ -102,13 +105,18 @@ def ballots_txt(ids: Iterable[int]) -> bytes:
     return b"".join(parts)
 
 
-def _first_defect(data: bytes) -> str:
-    """Describe the first non-canonical line of ``data`` (slow; only used to explain errors)."""
-    lines = data.split(b"\n")
-    if lines[-1]:
-        return f"line {len(lines)}: missing final newline"
-    previous = 0
-    for number, line in enumerate(lines[:-1], start=1):
+def _first_defect(data: bytes, start: int, number: int, previous: int) -> str:
+    """Describe the first non-canonical line of ``data`` (slow; only used to explain errors).
+
+    The lines before byte ``start`` are known to be canonical: ``number`` is the number of the
+    line at ``start`` and ``previous`` the id before it. Lines are read one at a time up to the
+    defect, so a hostile list costs no more memory than its bytes.
+    """
+    while start < len(data):
+        end = data.find(b"\n", start)
+        if end < 0:
+            return f"line {number}: missing final newline"
+        line = data[start:end]
         if not line:
             return f"line {number}: blank line"
         if line.translate(None, b"0123456789"):
@@ -121,7 +129,7 @@ def _first_defect(data: bytes) -> str:
             return f"line {number}: id has more digits than int() accepts"
         if value <= previous:
             return f"line {number}: {value} does not ascend strictly after {previous}"
-        previous = value
+        start, number, previous = end + 1, number + 1, value
     return "not canonical"
 
 
@@ -175,13 +183,12 @@ def _runs(lines: bytes, first: int, offset: int) -> list[_Run] | None:
 class BallotsTxt:
     """ballots.txt as read: its bytes, SHA-256 and line count, and whether it is canonical."""
 
-    def __init__(self, data: bytes, digest: str, runs: list[_Run] | None) -> None:
+    def __init__(self, data: bytes, digest: str, runs: list[_Run] | None, defect: str) -> None:
         self.data = data
         self.digest = digest
         self.count = data.count(b"\n")
         self.canonical = runs is not None
-        # Only a failure is explained line by line (slow): the check itself ran on whole buffers.
-        self.defect = "" if runs is not None else _first_defect(data)
+        self.defect = defect
         self._runs = runs or []
         self._firsts = [run[0] for run in self._runs]
 
@@ -228,7 +235,13 @@ class BallotsTxtReader:
     def close(self) -> BallotsTxt:
         if self._runs is not None:
             self._check_pending(final=True)
-        return BallotsTxt(b"".join(self._chunks), self._hash.hexdigest(), self._runs)
+        data = b"".join(self._chunks)
+        defect = ""
+        if self._runs is None:
+            # Only a failure is explained line by line (slow), from the first batch that failed.
+            previous = int(self._last_line) if self._last_line else 0
+            defect = _first_defect(data, self._checked_bytes, self._checked_lines + 1, previous)
+        return BallotsTxt(data, self._hash.hexdigest(), self._runs, defect)
 
     def _check_pending(self, *, final: bool) -> None:
         pending = b"".join(self._pending)
@@ -308,6 +321,10 @@ def prize_slots(prizes: Iterable[Mapping[str, Any]]) -> list[PrizeSlot]:
     table = [(_whole_number(p, "rank"), _whole_number(p, "count")) for p in prizes]
     if any(count < 0 for _, count in table):
         raise ValueError("prize count must not be negative")
+    if len({rank for rank, _ in table}) != len(table):
+        # Winners name only their prize_rank: two prizes of one rank would leave it to the
+        # operator which winner gets which.
+        raise ValueError("prize ranks must be unique")
     ranks = [rank for rank, count in sorted(table) for _ in range(count)]
     return [PrizeSlot(slot=j, prize_rank=rank) for j, rank in enumerate(ranks)]
 
@@ -320,11 +337,14 @@ def pick_indices(
     beacon: str,
     ballot_count: int,
     slots: Sequence[PrizeSlot],
+    deadline: float | None = None,
 ) -> list[Pick]:
     """Run the drawing loop; return the winning positions in the ballot list, in slot order.
 
     Ballot ids are distinct, so "ballot already won" is "index already picked": the
-    caller maps each index to its ballot id without holding the whole list.
+    caller maps each index to its ballot id without holding the whole list. A verifier
+    re-running a hostile draw (about as many slots as ballots makes the loop long) passes a
+    ``deadline`` (a ``time.monotonic()`` value): past it the loop raises TimeoutError.
     """
     _check_seed(seed)
     if ballot_count < 0:
@@ -345,6 +365,8 @@ def pick_indices(
         while True:
             this_counter = counter
             counter += 1
+            if deadline is not None and not counter % _CLOCK_EVERY and time.monotonic() >= deadline:
+                raise TimeoutError(f"the drawing loop passed its deadline at counter {this_counter}")
             mac = prefix.copy()
             mac.update(str(this_counter).encode())
             x = int.from_bytes(mac.digest(), "big")

@@ -4,8 +4,8 @@ Standard library only, so it runs anywhere: ``lottery verify DATE --url BASE_URL
 round is trusted only on a chain the verifier already trusts (lottery/beacon_chains.py, or one
 named with ``--trust-chain``), and its BLS signature is checked with py_ecc when installed;
 without it the beacon check fails as "not verified". The service's answers are hostile input:
-every download is bounded in size, all of them share one deadline, and every failure is a
-failed check with its name (docs/beacon.md).
+every download is bounded in size, the downloads and the re-run of the draw share one
+deadline, and every failure is a failed check with its name (docs/beacon.md).
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ _MAX_BALLOTS = 20_000_000
 # Deeper than any proof (proof > winners > winner is 3): refused before any check walks it.
 _MAX_JSON_DEPTH = 16
 DEFAULT_TIMEOUT = 60.0
+# A day: far more than any verification needs, and within what sockets and timers accept.
+_MAX_TIMEOUT = 86_400
 
 
 @dataclass(frozen=True)
@@ -255,8 +257,14 @@ def check_beacon_round(
         )
     if due < closes + BEACON_DELAY_SECONDS:
         return Check("beacon_round", False, f"round {used} was due before closes_at + 30 s")
-    due_at = datetime.datetime.fromtimestamp(due, tz=datetime.UTC).isoformat()
-    return Check("beacon_round", True, f"round {used} is the planned round, due {due_at}")
+    return Check("beacon_round", True, f"round {used} is the planned round, due {_utc_text(due)}")
+
+
+def _utc_text(seconds: int) -> str:
+    try:
+        return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC).isoformat()
+    except (OverflowError, OSError, ValueError):  # past the year 9999, say: a hostile closes_at
+        return f"at Unix time {seconds}"
 
 
 def _winner_key(winner: object) -> tuple[object, ...]:
@@ -265,7 +273,9 @@ def _winner_key(winner: object) -> tuple[object, ...]:
     return tuple((type(winner.get(f)).__name__, winner.get(f)) for f in _WINNER_FIELDS)
 
 
-def _check_winners(proof: Mapping[str, Any], ballots: fairness.BallotsTxt) -> Check:
+def _check_winners(
+    proof: Mapping[str, Any], ballots: fairness.BallotsTxt, deadline: _Deadline | None = None
+) -> Check:
     beacon = proof.get("beacon")
     prizes = proof.get("prizes")
     if not isinstance(prizes, list) or not all(isinstance(p, Mapping) for p in prizes):
@@ -277,14 +287,18 @@ def _check_winners(proof: Mapping[str, Any], ballots: fairness.BallotsTxt) -> Ch
         slots = fairness.prize_slots(prizes)
     except (KeyError, ValueError) as exc:
         return Check("winners", False, f"prize table unusable: {exc}")
-    picks = fairness.pick_indices(
-        seed=bytes.fromhex(proof["seed"]),
-        date=proof["date"],
-        ballot_digest=proof["ballot_digest"],
-        beacon=beacon["randomness"] if isinstance(beacon, Mapping) else "",
-        ballot_count=ballots.count,
-        slots=slots,
-    )
+    try:
+        picks = fairness.pick_indices(
+            seed=bytes.fromhex(proof["seed"]),
+            date=proof["date"],
+            ballot_digest=proof["ballot_digest"],
+            beacon=beacon["randomness"] if isinstance(beacon, Mapping) else "",
+            ballot_count=ballots.count,
+            slots=slots,
+            deadline=None if deadline is None else deadline.at,
+        )
+    except TimeoutError as exc:
+        raise _DeadlinePassed("re-running the draw") from exc
     expected = [
         {
             "slot": p.slot,
@@ -329,6 +343,7 @@ def verify_proof(
         trusted=beacon_chains.trusted_chains(trust_chains),
         previous_signature=previous_signature,
         previous_signature_problem="none was given",
+        deadline=None,
     )
 
 
@@ -341,6 +356,7 @@ def _verify(
     trusted: Mapping[str, TrustedChain],
     previous_signature: str | None,
     previous_signature_problem: str,
+    deadline: _Deadline | None,
 ) -> list[Check]:
     if not isinstance(proof, Mapping):
         proof = {}
@@ -361,7 +377,7 @@ def _verify(
     )
     checks.append(check_beacon_round(proof, trusted=trusted))
     blocked = _blocked(checks, "winners", *_WINNERS_NEED)
-    checks.append(blocked or _check_winners(proof, ballots))
+    checks.append(blocked or _check_winners(proof, ballots, deadline))
     return checks
 
 
@@ -388,10 +404,10 @@ class _Deadline:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._at = time.monotonic() + seconds
+        self.at = time.monotonic() + seconds
 
     def remaining(self) -> float:
-        return self._at - time.monotonic()
+        return self.at - time.monotonic()
 
 
 def _abort(connection: http.client.HTTPConnection) -> None:
@@ -407,7 +423,7 @@ def _download(url: str, deadline: _Deadline, limit: int, feed: Callable[[bytes],
     before the deadline. Raises _FetchError, or _DeadlinePassed once the deadline is reached."""
     remaining = deadline.remaining()
     if remaining <= 0:
-        raise _DeadlinePassed(url)
+        raise _DeadlinePassed(f"GET {url}")
     try:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -441,7 +457,7 @@ def _download(url: str, deadline: _Deadline, limit: int, feed: Callable[[bytes],
             raise _FetchError(f"GET {url}: connection closed {response.length} bytes before the end")
     except (OSError, http.client.HTTPException, _FetchError) as exc:
         if deadline.remaining() <= 0:
-            raise _DeadlinePassed(url) from exc
+            raise _DeadlinePassed(f"GET {url}") from exc
         if isinstance(exc, _FetchError):
             raise
         raise _FetchError(f"GET {url}: {exc or type(exc).__name__}") from exc
@@ -449,7 +465,7 @@ def _download(url: str, deadline: _Deadline, limit: int, feed: Callable[[bytes],
         timer.cancel()
         connection.close()
     if deadline.remaining() <= 0:  # an aborted body without a length ends like a whole one
-        raise _DeadlinePassed(url)
+        raise _DeadlinePassed(f"GET {url}")
 
 
 def _problem_code(response: http.client.HTTPResponse) -> str | None:
@@ -530,8 +546,9 @@ def fetch_and_verify(
 ) -> list[Check]:
     """Fetch a draw's proof and ballots.txt from the service and verify them; never raises.
 
-    ``timeout`` bounds all downloads together. For a chained beacon the round's previous
-    signature is read from ``beacon_relay`` (default: the proof's beacon source).
+    ``timeout`` bounds the downloads and the re-run of the draw together. For a chained beacon
+    the round's previous signature is read from ``beacon_relay`` (default: the proof's beacon
+    source).
     """
     if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
         return [Check("fetch", False, f"URL must start with http:// or https://: {base_url!r}")]
@@ -554,7 +571,7 @@ def fetch_and_verify(
             beacon_relay=beacon_relay,
         )
     except _DeadlinePassed as exc:
-        detail = f"verification did not finish within {deadline.seconds:g} s (GET {exc} was under way)"
+        detail = f"verification did not finish within {deadline.seconds:g} s ({exc} was under way)"
         return [Check("deadline", False, detail)]
 
 
@@ -598,6 +615,7 @@ def _fetch_and_verify(
         trusted=trusted,
         previous_signature=previous,
         previous_signature_problem=problem,
+        deadline=deadline,
     )
     checks.extend(check_ballot_listed(ballots.data, ballot_id) for ballot_id in ballot_ids)
     return checks
@@ -629,8 +647,8 @@ def _timeout_arg(value: str) -> float:
         seconds = float(value)
     except ValueError:
         seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {value!r}")
+    if not 0 < seconds <= _MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"not a number of seconds from 0 to {_MAX_TIMEOUT}: {value!r}")
     return seconds
 
 
@@ -717,7 +735,7 @@ def build_parser(prog: str = "lottery verify") -> argparse.ArgumentParser:
         type=_timeout_arg,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
-        help=f"deadline for all downloads together (default {DEFAULT_TIMEOUT:g})",
+        help=f"deadline for all downloads together and the re-run of the draw (default {DEFAULT_TIMEOUT:g})",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
@@ -731,8 +749,15 @@ def _print_report(checks: Sequence[Check], *, as_json: bool) -> None:
         print(json.dumps(report, indent=2))
         return
     for check in checks:
-        print(f"{'PASS' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+        print(_printable(f"{'PASS' if check.ok else 'FAIL'} {check.name}: {check.detail}"))
     print(verdict)
+
+
+def _printable(text: str) -> str:
+    """``text`` with what a terminal would act on or cannot print escaped: a detail may quote the
+    server (an HTTP reason, a problem code, a beacon source), whose escape sequences, line breaks
+    or lone surrogates could otherwise forge or hide lines of the report, or crash the print."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -134,6 +134,10 @@
       if (p.count < 0) throw new Error("prize count must not be negative");
       return [p.rank, p.count];
     });
+    // Winners name only their prize_rank: two prizes of one rank would leave it to the operator
+    // which winner gets which.
+    var ranks = new Set(table.map(function (entry) { return entry[0]; }));
+    if (ranks.size !== table.length) throw new Error("prize ranks must be unique");
     table.sort(function (a, b) {
       return a[0] - b[0] || a[1] - b[1];
     });
@@ -144,8 +148,13 @@
     return slots;
   }
 
-  /** The drawing loop of docs/fairness.md: winning positions in the ballot list, in slot order. */
-  function pickIndices(seedHex, date, ballotDigest, beacon, ballotCount, slots) {
+  /**
+   * The drawing loop of docs/fairness.md: winning positions in the ballot list, in slot order.
+   * `deadline` (optional, a Date.now() value): past it the loop stops and rejects. A hostile draw
+   * with about as many slots as ballots takes millions of HMACs, and its chain of promises keeps
+   * timers from running meanwhile, so the loop looks at the clock itself.
+   */
+  function pickIndices(seedHex, date, ballotDigest, beacon, ballotCount, slots, deadline) {
     var seed = fromHex(seedHex);
     if (seed.length !== SEED_BYTES) return Promise.reject(new Error("seed must be 32 bytes"));
     if (ballotCount === 0) return Promise.resolve([]);
@@ -169,6 +178,7 @@
           });
         }
         function draw() {
+          if (deadline && Date.now() >= deadline) return Promise.reject(new Error("the drawing loop passed its deadline at counter " + counter));
           var thisCounter = counter++;
           return subtle()
             .sign("HMAC", key, encoder.encode(prefix + String(thisCounter)))
@@ -397,7 +407,15 @@
     });
   }
 
-  function checkWinners(proof, ids) {
+  /** A winner's field that JSON.parse could not read exactly (past 2**53 numbers round), if any. */
+  function inexactField(got) {
+    if (!got || typeof got !== "object") return null;
+    return WINNER_FIELDS.filter(function (field) {
+      return typeof got[field] === "number" && !Number.isSafeInteger(got[field]);
+    })[0] || null;
+  }
+
+  function checkWinners(proof, ids, deadline) {
     var prizes = proof.prizes;
     if (!Array.isArray(prizes) || !prizes.every(function (p) { return p && typeof p === "object" && !Array.isArray(p); })) {
       return Promise.resolve(check("winners", false, "prize table missing or malformed"));
@@ -413,13 +431,18 @@
       return Promise.resolve(check("winners", false, "prize table unusable: " + error.message));
     }
     var beacon = proof.beacon && typeof proof.beacon === "object" ? proof.beacon.randomness : "";
-    return pickIndices(proof.seed, proof.date, proof.ballot_digest, beacon, ids.length, slots).then(function (picks) {
+    return pickIndices(proof.seed, proof.date, proof.ballot_digest, beacon, ids.length, slots, deadline).then(function (picks) {
       var expected = picks.map(function (p) {
         return { slot: p.slot, prize_rank: p.prize_rank, ballot_id: ids[p.index], index: p.index, counter: p.counter };
       });
       var published = proof.winners;
       if (!Array.isArray(published)) return check("winners", false, "winners must be a list");
       for (var i = 0; i < Math.min(expected.length, published.length); i++) {
+        var inexact = inexactField(published[i]);
+        if (inexact) {
+          // 9007199254740993 reads as 9007199254740992: the page cannot tell which ballot the proof names.
+          return check("winners", false, "winner " + i + ": its " + inexact + " is past 2^53, which this page cannot read exactly: check this draw with lottery verify");
+        }
         if (!sameWinner(expected[i], published[i])) {
           var shown = Object.assign({}, expected[i], { ballot_id: Number(expected[i].ballot_id) });
           return check("winners", false, "winner " + i + ": expected " + JSON.stringify(shown) + ", proof has " + JSON.stringify(published[i]));
@@ -435,7 +458,8 @@
   /**
    * Every check of docs/fairness.md on a proof and the ballots.txt bytes; never rejects.
    * options.trusted: the trusted chains by hash (default: those this page ships);
-   * options.previous: {signature, problem}, a chained round's previous signature or why there is none.
+   * options.previous: {signature, problem}, a chained round's previous signature or why there is none;
+   * options.deadline: a Date.now() value past which re-running the draw stops.
    */
   function verifyProof(proof, ballots, options) {
     options = options || {};
@@ -507,7 +531,7 @@
         checks.push(beaconCheck);
         checks.push(checkBeaconRound(proof, trusted));
         var stop = blocked(checks, "winners", WINNERS_NEED);
-        return stop || checkWinners(proof, ids || []);
+        return stop || checkWinners(proof, ids || [], options.deadline);
       })
       .then(function (winnersCheck) {
         checks.push(winnersCheck);
@@ -746,6 +770,10 @@
     }
   }
 
+  function deadlineCheck(what) {
+    return check("deadline", false, "verification did not finish within " + DEADLINE_MS / 1000 + " s (" + what + ")");
+  }
+
   function run(root, extraChains) {
     root.querySelectorAll(".check").forEach(function (item) {
       item.classList.remove("is-pass", "is-fail");
@@ -759,7 +787,8 @@
     var relay = (root.getAttribute("data-beacon-url") || "").replace(/\/+$/, "");
     var proofUrl = root.getAttribute("data-proof-url");
     var ballotsUrl = root.getAttribute("data-ballots-url");
-    // One deadline for every download together, as `lottery verify --timeout`.
+    // One deadline for every download and the re-run of the draw together, as `lottery verify --timeout`.
+    var deadline = Date.now() + DEADLINE_MS;
     var controller = new AbortController();
     var timer = window.setTimeout(function () {
       controller.abort();
@@ -797,11 +826,14 @@
           } catch (error) {
             state.ids = null;
           }
-          return verifyProof(proof, bytes, { expectedDate: root.getAttribute("data-date"), trusted: trusted, previous: results[1] });
+          var options = { expectedDate: root.getAttribute("data-date"), trusted: trusted, previous: results[1], deadline: deadline };
+          return verifyProof(proof, bytes, options).then(function (checks) {
+            return Date.now() >= deadline ? [deadlineCheck("re-running the draw was under way")] : checks;
+          });
         },
         function (error) {
           window.clearTimeout(timer);
-          if (controller.signal.aborted) return [check("deadline", false, "verification did not finish within " + DEADLINE_MS / 1000 + " s")];
+          if (controller.signal.aborted) return [deadlineCheck("a download was under way")];
           return [check("fetch", false, error.message)];
         }
       )
