@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lottery import beacon_chains, fairness
 from lottery.beacon_chains import SignatureUnverifiable, TrustedChain
@@ -52,6 +53,11 @@ _MAX_JSON_DEPTH = 16
 DEFAULT_TIMEOUT = 60.0
 # A day: far more than any verification needs, and within what sockets and timers accept.
 _MAX_TIMEOUT = 86_400
+# The service's default LOTTERY_TIMEZONE: the zone whose midnight ends a draw's date.
+DEFAULT_TIMEZONE = "Europe/Amsterdam"
+# What a saved open proof must still say in the final one (docs/fairness.md, section 5).
+_OPEN_PROOF_FIELDS = ("date", "commitment", "prizes", "closes_at")
+_BEACON_PLAN_FIELDS = ("source", "chain", "round")
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,60 @@ def _check_status(proof: Mapping[str, Any]) -> Check:
     if value != "closed":
         return Check("status", False, f"draw is {value!r}, winners are only final once 'closed'")
     return Check("status", True, "closed")
+
+
+def _parse_time(value: object) -> datetime.datetime | None:
+    """An ISO 8601 time with an offset, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.utcoffset() is not None else None
+
+
+def midnight_ending(date: datetime.date, zone: datetime.tzinfo) -> datetime.datetime:
+    """The instant (UTC) of the midnight that ends ``date`` in ``zone``; zoneinfo resolves a
+    23- or 25-hour day."""
+    midnight = datetime.datetime.combine(date + datetime.timedelta(days=1), datetime.time(0), tzinfo=zone)
+    return midnight.astimezone(datetime.UTC)
+
+
+def _check_closes_at(proof: Mapping[str, Any], zone: datetime.tzinfo) -> Check:
+    # An operator free to choose closes_at chooses the planned beacon round, even one already
+    # public at the commitment: closes_at must be the midnight that ends D (docs/fairness.md).
+    text = proof.get("closes_at")
+    closes_at = _parse_time(text)
+    if closes_at is None:
+        return Check("closes_at", False, f"not an ISO 8601 time with offset: {text!r}")
+    try:
+        expected = midnight_ending(datetime.date.fromisoformat(proof["date"]), zone)
+    except OverflowError:  # the year 9999 has no midnight after its last day
+        return Check("closes_at", False, f"no midnight ends {proof['date']}")
+    midnight = f"the midnight that ends {proof['date']} in {zone}"
+    if closes_at != expected:
+        return Check("closes_at", False, f"proof says {text}, {midnight} is {expected.isoformat()}")
+    return Check("closes_at", True, f"{expected.isoformat()}, {midnight}")
+
+
+def _beacon_plan(beacon: object) -> object:
+    if not isinstance(beacon, Mapping):
+        return beacon
+    return {key: beacon.get(key) for key in _BEACON_PLAN_FIELDS}
+
+
+def _check_open_proof(proof: Mapping[str, Any], saved: Mapping[str, Any]) -> Check:
+    """The final proof says what the one saved while the draw was open said: a beacon dropped or
+    swapped, or prizes changed after the fact, show here."""
+    pairs = [(field, saved.get(field), proof.get(field)) for field in _OPEN_PROOF_FIELDS]
+    pairs.append(("beacon", _beacon_plan(saved.get("beacon")), _beacon_plan(proof.get("beacon"))))
+    for field, was, now in pairs:
+        # JSON text compares types too: a published `true` is not the saved `1`.
+        if json.dumps(was, sort_keys=True) != json.dumps(now, sort_keys=True):
+            detail = f"{field} differs from the proof saved while open: saved {was!r}, now {now!r}"
+            return Check("open_proof", False, detail)
+    return Check("open_proof", True, "commitment, prizes, closes_at and beacon plan as saved while open")
 
 
 def _check_seed(proof: Mapping[str, Any]) -> Check:
@@ -238,11 +298,8 @@ def check_beacon_round(
     used, closes_at_text = beacon.get("round"), proof.get("closes_at")
     if not _is_int(used):
         return Check("beacon_round", False, f"not checked: beacon round is {used!r}")
-    closes_at = None
-    if isinstance(closes_at_text, str):
-        with contextlib.suppress(ValueError):
-            closes_at = datetime.datetime.fromisoformat(closes_at_text.replace("Z", "+00:00"))
-    if closes_at is None or closes_at.utcoffset() is None:
+    closes_at = _parse_time(closes_at_text)
+    if closes_at is None:
         return Check(
             "beacon_round", False, f"closes_at is not an ISO 8601 time with offset: {closes_at_text!r}"
         )
@@ -329,11 +386,15 @@ def verify_proof(
     expected_date: str | None = None,
     trust_chains: Iterable[TrustedChain] = (),
     previous_signature: str | None = None,
+    zone: datetime.tzinfo | None = None,
+    open_proof: Mapping[str, Any] | None = None,
 ) -> list[Check]:
     """Run every check of docs/fairness.md on a proof and its ballots.txt bytes; never raises.
 
     A beacon is trusted only on a shipped chain or one of ``trust_chains``; for the chained
     scheme pass the round's ``previous_signature`` (fetch_and_verify reads it from a relay).
+    ``zone`` is the lottery's time zone (default DEFAULT_TIMEZONE), ``open_proof`` a proof
+    saved while the draw was open.
     """
     return _verify(
         proof,
@@ -344,6 +405,8 @@ def verify_proof(
         previous_signature=previous_signature,
         previous_signature_problem="none was given",
         deadline=None,
+        zone=ZoneInfo(DEFAULT_TIMEZONE) if zone is None else zone,
+        open_proof=open_proof,
     )
 
 
@@ -357,10 +420,15 @@ def _verify(
     previous_signature: str | None,
     previous_signature_problem: str,
     deadline: _Deadline | None,
+    zone: datetime.tzinfo,
+    open_proof: Mapping[str, Any] | None,
 ) -> list[Check]:
     if not isinstance(proof, Mapping):
         proof = {}
     checks = [_check_algorithm(proof), _check_date(proof, expected_date), _check_status(proof)]
+    checks.append(_blocked(checks, "closes_at", "date") or _check_closes_at(proof, zone))
+    if open_proof is not None:
+        checks.append(_check_open_proof(proof, open_proof))
     checks.append(_check_seed(proof))
     blocked = _blocked(checks, "commitment", "date", "seed")
     checks.append(blocked or _check_commitment(proof, expected_commitment))
@@ -375,7 +443,8 @@ def _verify(
             previous_signature_problem=previous_signature_problem,
         )
     )
-    checks.append(check_beacon_round(proof, trusted=trusted))
+    blocked = _blocked(checks, "beacon_round", "closes_at") if proof.get("beacon") is not None else None
+    checks.append(blocked or check_beacon_round(proof, trusted=trusted))
     blocked = _blocked(checks, "winners", *_WINNERS_NEED)
     checks.append(blocked or _check_winners(proof, ballots, deadline))
     return checks
@@ -543,12 +612,14 @@ def fetch_and_verify(
     ballot_ids: Sequence[int] = (),
     trust_chains: Iterable[TrustedChain] = (),
     beacon_relay: str | None = None,
+    zone: datetime.tzinfo | None = None,
+    open_proof: Mapping[str, Any] | None = None,
 ) -> list[Check]:
     """Fetch a draw's proof and ballots.txt from the service and verify them; never raises.
 
     ``timeout`` bounds the downloads and the re-run of the draw together. For a chained beacon
     the round's previous signature is read from ``beacon_relay`` (default: the proof's beacon
-    source).
+    source). ``zone`` and ``open_proof`` as for verify_proof.
     """
     if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
         return [Check("fetch", False, f"URL must start with http:// or https://: {base_url!r}")]
@@ -569,6 +640,8 @@ def fetch_and_verify(
             expected_commitment=expected_commitment,
             ballot_ids=ballot_ids,
             beacon_relay=beacon_relay,
+            zone=ZoneInfo(DEFAULT_TIMEZONE) if zone is None else zone,
+            open_proof=open_proof,
         )
     except _DeadlinePassed as exc:
         detail = f"verification did not finish within {deadline.seconds:g} s ({exc} was under way)"
@@ -584,6 +657,8 @@ def _fetch_and_verify(
     expected_commitment: str | None,
     ballot_ids: Sequence[int],
     beacon_relay: str | None,
+    zone: datetime.tzinfo,
+    open_proof: Mapping[str, Any] | None,
 ) -> list[Check]:
     try:
         proof = _get_json(f"{draw_url}/proof", deadline, _MAX_PROOF_BYTES)
@@ -616,6 +691,8 @@ def _fetch_and_verify(
         previous_signature=previous,
         previous_signature_problem=problem,
         deadline=deadline,
+        zone=zone,
+        open_proof=open_proof,
     )
     checks.extend(check_ballot_listed(ballots.data, ballot_id) for ballot_id in ballot_ids)
     return checks
@@ -650,6 +727,37 @@ def _timeout_arg(value: str) -> float:
     if not 0 < seconds <= _MAX_TIMEOUT:
         raise argparse.ArgumentTypeError(f"not a number of seconds from 0 to {_MAX_TIMEOUT}: {value!r}")
     return seconds
+
+
+def _timezone_arg(value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except ZoneInfoNotFoundError as exc:
+        raise argparse.ArgumentTypeError(
+            f"unknown time zone {value!r} (an IANA name such as {DEFAULT_TIMEZONE}; this needs the "
+            "system's time zone database, e.g. /usr/share/zoneinfo, or the tzdata package)"
+        ) from exc
+    except ValueError as exc:  # a path-like or empty key
+        raise argparse.ArgumentTypeError(f"not a time zone name: {value!r}") from exc
+
+
+def _open_proof_arg(value: str) -> dict[str, Any]:
+    """A proof saved while the draw was open: read with the same bounds as a downloaded one."""
+    try:
+        with Path(value).open("rb") as file:
+            data = file.read(_MAX_PROOF_BYTES + 1)
+        if len(data) > _MAX_PROOF_BYTES:
+            raise ValueError(f"longer than the {_MAX_PROOF_BYTES} bytes allowed")
+        proof = json.loads(data)
+        if not isinstance(proof, dict):
+            raise ValueError("not a JSON object")
+        if _too_deep(proof):
+            raise ValueError(f"JSON nested deeper than {_MAX_JSON_DEPTH} levels")
+    except RecursionError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read open proof {value!r}: JSON nested too deeply") from exc
+    except (OSError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"cannot read open proof {value!r}: {exc}") from exc
+    return proof
 
 
 def _trust_chain_arg(value: str) -> TrustedChain:
@@ -715,6 +823,22 @@ def build_parser(prog: str = "lottery verify") -> argparse.ArgumentParser:
         "--commitment", metavar="HEX", help="the commitment you recorded while the draw was open"
     )
     parser.add_argument(
+        "--open-proof",
+        type=_open_proof_arg,
+        metavar="FILE",
+        help="a proof you saved while the draw was open (GET /api/v1/draws/DATE/proof): its "
+        "commitment, prizes, closes_at and beacon plan must be unchanged",
+    )
+    parser.add_argument(
+        "--timezone",
+        dest="zone",
+        type=_timezone_arg,
+        default=DEFAULT_TIMEZONE,
+        metavar="ZONE",
+        help="the lottery's time zone, an IANA name: the zone the lottery states on every page "
+        f"(default {DEFAULT_TIMEZONE}); closes_at must be the midnight that ends DATE there",
+    )
+    parser.add_argument(
         "--trust-chain",
         dest="trust_chains",
         type=_trust_chain_arg,
@@ -777,6 +901,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ballot_ids=args.ballots,
         trust_chains=args.trust_chains,
         beacon_relay=args.beacon_relay,
+        zone=args.zone,
+        open_proof=args.open_proof,
     )
     _print_report(checks, as_json=args.json)
     return 0 if all(c.ok for c in checks) else 1

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from lottery import fairness, verifier
 from lottery.beacon_chains import SHIPPED_CHAINS
-from lottery.verifier import Check, check_beacon, verify_proof
+from lottery.verifier import Check, check_beacon, check_beacon_round, verify_proof
 from tests.loopback_http import serving
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "fairness-vectors.json").read_text())
@@ -25,6 +26,7 @@ CHECK_NAMES = [
     "algorithm",
     "date",
     "status",
+    "closes_at",
     "seed",
     "commitment",
     "ballots_canonical",
@@ -36,6 +38,26 @@ CHECK_NAMES = [
 ]
 
 Proof = dict[str, Any]
+
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def midnight_ending(date: str, zone: dt.tzinfo = AMSTERDAM) -> str:
+    """closes_at of draw `date`: the midnight that ends it in the lottery's zone, in UTC."""
+    midnight = dt.datetime.combine(dt.date.fromisoformat(date) + dt.timedelta(days=1), dt.time(0), zone)
+    return midnight.astimezone(dt.UTC).isoformat()
+
+
+def zone_for(proof: Proof) -> dt.tzinfo:
+    """A fixed-offset zone in which the proof's closes_at is the midnight that ends its date:
+    a real beacon round was never planned by a real lottery's midnight, so tests of real rounds
+    verify in the zone that makes it one."""
+    closes_at = dt.datetime.fromisoformat(proof["closes_at"])
+    local_midnight = dt.datetime.combine(
+        dt.date.fromisoformat(proof["date"]) + dt.timedelta(days=1), dt.time(0)
+    )
+    return dt.timezone(local_midnight - closes_at.replace(tzinfo=None))
 
 
 def proof_from_vector(case: dict[str, Any]) -> tuple[Proof, bytes]:
@@ -50,8 +72,8 @@ def proof_from_vector(case: dict[str, Any]) -> tuple[Proof, bytes]:
         "prizes": case["prizes"],
         "ballot_count": len(case["ballot_ids"]),
         "ballot_digest": case["ballot_digest"],
-        "closes_at": f"{case['date']}T20:00:00+00:00",
-        "closed_at": f"{case['date']}T20:00:01+00:00",
+        "closes_at": midnight_ending(case["date"]),
+        "closed_at": midnight_ending(case["date"]).replace(":00+", ":01+"),
         "beacon": None,
         "winners": case["winners"],
     }
@@ -63,7 +85,8 @@ def real_round(chain: str, number: int | None = None) -> dict[str, Any]:
 
 
 def proof_with_beacon(chain_name: str = "quicknet") -> tuple[Proof, bytes]:
-    """A draw whose planned round is a real published round of a shipped chain."""
+    """A draw whose planned round is a real published round of a shipped chain: the draw of the
+    day that round's closes_at ends in the zone of zone_for(proof), not Europe/Amsterdam."""
     chain = next(c for c in SHIPPED_CHAINS if c.name == chain_name)
     published = real_round(chain_name)
     due = chain.genesis_time + (published["round"] - 1) * chain.period
@@ -75,15 +98,24 @@ def proof_with_beacon(chain_name: str = "quicknet") -> tuple[Proof, bytes]:
         "signature": published["signature"],
     }
     proof, ballots = proof_from_vector(TYPICAL)
+    closes_at = dt.datetime.fromtimestamp(due - 30, tz=dt.UTC)
+    # The day whose midnight closes_at is, in the zone zone_for() gives (an offset from -12 h to +12 h).
+    date = ((closes_at + dt.timedelta(hours=12)).date() - dt.timedelta(days=1)).isoformat()
+    commitment = fairness.commitment(date=date, seed=bytes.fromhex(proof["seed"]))
     winners = fairness.draw_winners(
         seed=bytes.fromhex(proof["seed"]),
-        date=proof["date"],
+        date=date,
         ballot_ids=TYPICAL["ballot_ids"],
         beacon=beacon["randomness"],
         prizes=proof["prizes"],
     )
-    closes_at = dt.datetime.fromtimestamp(due - 30, tz=dt.UTC).isoformat()
-    proof.update(beacon=beacon, winners=[asdict(w) for w in winners], closes_at=closes_at)
+    proof.update(
+        date=date,
+        commitment=commitment,
+        beacon=beacon,
+        winners=[asdict(w) for w in winners],
+        closes_at=closes_at.isoformat(),
+    )
     return proof, ballots
 
 
@@ -127,7 +159,7 @@ def test_every_golden_vector_verifies(case: dict[str, Any]) -> None:
 
 def test_genuine_proof_with_beacon_passes_every_check() -> None:
     proof, ballots = proof_with_beacon()
-    checks = verify_proof(proof, ballots)
+    checks = verify_proof(proof, ballots, zone=zone_for(proof))
     assert all(c.ok for c in checks), checks
     assert "round 42 of chain quicknet" in result(checks, "beacon").detail
     assert "BLS signature verified" in result(checks, "beacon").detail
@@ -312,7 +344,7 @@ def test_checks_that_cannot_run_say_which_earlier_check_failed() -> None:
 def test_bad_beacon_fails_beacon_check(change: dict[str, Any], detail: str) -> None:
     proof, ballots = proof_with_beacon()
     proof["beacon"].update(change)
-    checks = verify_proof(proof, ballots)
+    checks = verify_proof(proof, ballots, zone=zone_for(proof))
     assert first_failure(checks) == "beacon"
     assert detail in result(checks, "beacon").detail
     assert result(checks, "winners").detail == "not checked: beacon failed"
@@ -321,20 +353,21 @@ def test_bad_beacon_fails_beacon_check(change: dict[str, Any], detail: str) -> N
 def test_beacon_removed_from_a_beacon_draw_fails_winners() -> None:
     proof, ballots = proof_with_beacon()
     proof["beacon"] = None
-    assert first_failure(verify_proof(proof, ballots)) == "winners"
+    assert first_failure(verify_proof(proof, ballots, zone=zone_for(proof))) == "winners"
 
 
 def test_beacon_round_must_be_the_planned_round() -> None:
     proof, ballots = proof_with_beacon()
     assert proof["closes_at"] == "2023-08-23T15:11:00+00:00"  # round 42 is due 30 s later
     proof["closes_at"] = "2023-08-23T15:11:01+00:00"  # so round 43 is the first due 30 s later
-    checks = verify_proof(proof, ballots)
+    checks = verify_proof(proof, ballots, zone=zone_for(proof))
     assert first_failure(checks) == "beacon_round"
     assert result(checks, "beacon_round").detail == (
         "round 42 used, round 43 is the first due 30 s after closes_at"
     )
     proof["closes_at"] = "2023-08-23T15:11:00"  # no offset: the planned round is ambiguous
-    assert first_failure(verify_proof(proof, ballots)) == "beacon_round"
+    assert first_failure(verify_proof(proof, ballots)) == "closes_at"
+    assert not check_beacon_round(proof).ok
 
 
 def test_beacon_that_is_not_an_object_fails() -> None:
@@ -532,3 +565,11 @@ def test_main_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture
 def test_fetch_and_verify_refuses_non_http_urls_without_raising() -> None:
     checks = verifier.fetch_and_verify(date="2026-11-23", base_url="ftp://example.org")
     assert [(c.name, c.ok) for c in checks] == [("fetch", False)]
+
+
+def test_help_names_the_time_zone_and_the_open_proof(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        verifier.build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--timezone ZONE" in text and "the zone the lottery states on every page" in text
+    assert "(default Europe/Amsterdam)" in text and "--open-proof FILE" in text

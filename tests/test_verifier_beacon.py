@@ -16,7 +16,14 @@ import pytest
 from lottery import beacon_chains, verifier
 from lottery.beacon_chains import SHIPPED_CHAINS, SignatureUnverifiable, TrustedChain
 from tests.loopback_http import serving
-from tests.test_verifier import DRAND_ROUNDS, TYPICAL, first_failure, proof_with_beacon, real_round, result
+from tests.test_verifier import (
+    DRAND_ROUNDS,
+    first_failure,
+    proof_with_beacon,
+    real_round,
+    result,
+    zone_for,
+)
 
 CHAINS = {c.name: c for c in SHIPPED_CHAINS}
 VERIFIABLE = [r for r in DRAND_ROUNDS if CHAINS[r["chain"]].scheme in beacon_chains.SUPPORTED_SCHEMES]
@@ -95,23 +102,26 @@ def test_a_real_evmnet_round_cannot_be_verified_here_so_it_fails() -> None:
     with pytest.raises(SignatureUnverifiable, match="bls-bn254-unchained-on-g1 is not supported"):
         signature_valid(published)
     proof, ballots = proof_with_beacon("evmnet")
-    checks = verifier.verify_proof(proof, ballots)
+    checks = verifier.verify_proof(proof, ballots, zone=zone_for(proof))
     assert first_failure(checks) == "beacon"
     assert "signature not verified" in result(checks, "beacon").detail
 
 
 def test_a_draw_on_a_real_quicknet_round_passes_with_the_shipped_list_alone() -> None:
     proof, ballots = proof_with_beacon("quicknet")
-    checks = verifier.verify_proof(proof, ballots, expected_date=TYPICAL["date"])
+    checks = verifier.verify_proof(proof, ballots, expected_date=proof["date"], zone=zone_for(proof))
     assert all(c.ok for c in checks), checks
 
 
 def test_a_draw_on_a_real_mainnet_round_needs_the_previous_signature() -> None:
     proof, ballots = proof_with_beacon("default")
     published = real_round("default")
-    checks = verifier.verify_proof(proof, ballots, previous_signature=published["previous_signature"])
+    zone = zone_for(proof)
+    checks = verifier.verify_proof(
+        proof, ballots, previous_signature=published["previous_signature"], zone=zone
+    )
     assert all(c.ok for c in checks), checks
-    checks = verifier.verify_proof(proof, ballots)
+    checks = verifier.verify_proof(proof, ballots, zone=zone)
     assert first_failure(checks) == "beacon"
     assert "signature not verified: the chained scheme also signs" in result(checks, "beacon").detail
 
@@ -121,7 +131,7 @@ def test_without_py_ecc_a_signature_is_not_verified_and_fails(monkeypatch: pytes
     monkeypatch.setitem(sys.modules, "py_ecc.bls", None)
     monkeypatch.setitem(sys.modules, "py_ecc.bls.g2_primitives", None)
     proof, ballots = proof_with_beacon("quicknet")
-    checks = verifier.verify_proof(proof, ballots)
+    checks = verifier.verify_proof(proof, ballots, zone=zone_for(proof))
     assert first_failure(checks) == "beacon"
     assert "signature not verified: no BLS library installed" in result(checks, "beacon").detail
     beacon_chains._bls_valid.cache_clear()
@@ -184,39 +194,40 @@ def publish_round(state: Relay, published: dict[str, Any], **changes: Any) -> No
     ).encode()
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
-    code = verifier.main(args)
-    return code, capsys.readouterr().out.splitlines()
+def verify_on(url: str, proof: dict[str, Any]) -> tuple[str | None, list[verifier.Check]]:
+    """fetch_and_verify in the zone where the real round's closes_at is a midnight (an offset
+    no IANA name has, so not through --timezone); the first failed check, and all of them."""
+    checks = verifier.fetch_and_verify(
+        date=proof["date"], base_url=url, beacon_relay=url, zone=zone_for(proof)
+    )
+    return first_failure(checks), checks
 
 
-def test_a_chained_round_takes_its_previous_signature_from_any_relay(
-    relay: tuple[Relay, str], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_chained_round_takes_its_previous_signature_from_any_relay(relay: tuple[Relay, str]) -> None:
     state, url = relay
     proof, ballots = proof_with_beacon("default")
     published = real_round("default")
     publish(state, proof, ballots)
     publish_round(state, published)
-    code, lines = run([proof["date"], "--url", url, "--beacon-relay", url], capsys)
-    assert (code, lines[-1]) == (0, "All checks passed"), lines
+    failed, checks = verify_on(url, proof)
+    assert failed is None, checks
     assert state.requests[-1] == f"/{CHAINS['default'].hash}/public/{published['round']}"
 
     # A lying relay gains nothing: the trusted key decides.
     publish_round(state, published, previous_signature=flip_last_byte(published["previous_signature"]))
-    code, lines = run([proof["date"], "--url", url, "--beacon-relay", url], capsys)
-    assert (code, lines[-1]) == (1, "Check failed: beacon")
-    assert any("does NOT verify" in line for line in lines)
+    failed, checks = verify_on(url, proof)
+    assert failed == "beacon"
+    assert "does NOT verify" in result(checks, "beacon").detail
 
 
-def test_a_relay_without_the_round_leaves_the_signature_not_verified(
-    relay: tuple[Relay, str], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_relay_without_the_round_leaves_the_signature_not_verified(relay: tuple[Relay, str]) -> None:
     state, url = relay
     proof, ballots = proof_with_beacon("default")
     publish(state, proof, ballots)
-    code, lines = run([proof["date"], "--url", url, "--beacon-relay", url], capsys)
-    assert (code, lines[-1]) == (1, "Check failed: beacon")
-    assert any("signature not verified" in line and "HTTP 404" in line for line in lines), lines
+    failed, checks = verify_on(url, proof)
+    assert failed == "beacon"
+    detail = result(checks, "beacon").detail
+    assert "signature not verified" in detail and "HTTP 404" in detail, detail
 
 
 def test_trust_chain_takes_an_inline_chain_or_a_drand_info_file(tmp_path: Path) -> None:

@@ -227,7 +227,7 @@ def test_verifier_catches_each_beacon_tampering(beacon_proof, drand):
     assert failures({**proof, "beacon": {**proof["beacon"], **later}})[0] == "beacon_round"
     bad_randomness = {**proof, "beacon": {**proof["beacon"], "randomness": hashlib.sha256(b"x").hexdigest()}}
     assert failures(bad_randomness)[0] == "beacon"
-    assert failures({**proof, "closes_at": "2099-01-01T00:00:00Z"}) == ["beacon_round"]
+    assert failures({**proof, "closes_at": "2099-01-01T00:00:00Z"}) == ["closes_at", "beacon_round"]
     forged = {
         **proof["beacon"],
         "signature": later["signature"],

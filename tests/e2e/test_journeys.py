@@ -86,7 +86,7 @@ def test_newcomer_signs_up_buys_assigns_wins_and_verifies_the_draw(request, devi
     # In-browser verification re-runs every check and passes.
     page.get_by_role("link", name="Verify this draw in your browser").click()
     assert steps.verdict(page) == "All checks passed"
-    expect(page.locator(".check.is-pass")).to_have_count(11)
+    expect(page.locator(".check.is-pass")).to_have_count(12)
     steps.assert_fits_width(page)
     page.get_by_label("Your ballot number").fill(str(ballot_id))
     page.get_by_role("button", name="Look up").click()

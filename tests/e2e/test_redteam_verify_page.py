@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import asdict
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -21,6 +22,7 @@ from lottery.draws.services import draw_close
 from tests.clocks import at
 from tests.e2e import steps
 from tests.factories import DrawTypeFactory, UserFactory, make_ballots, make_draw
+from tests.test_verifier import first_failure
 
 pytestmark = pytest.mark.browser
 
@@ -140,3 +142,43 @@ def test_a_draw_made_long_by_its_prize_table_ends_at_the_pages_deadline(desktop,
         detail(page, "deadline")
         == "verification did not finish within 60 s (re-running the draw was under way)"
     )
+
+
+@pytest.mark.parametrize("hours", [-1, 1])
+def test_a_closes_at_an_hour_off_the_midnight_fails_closes_at(desktop, closed_draw, hours):
+    """closes_at plans the beacon round: an operator may not pick it (docs/fairness.md)."""
+    page = desktop.page
+    proof, ballots = on_ballots(published(closed_draw), [3, 5, 8, 13], [{"rank": 1, "count": 2}])
+    assert first_failure(verifier.verify_proof(proof, ballots)) is None
+    genuine = dt.datetime.fromisoformat(proof["closes_at"].replace("Z", "+00:00"))
+    shifted = {**proof, "closes_at": (genuine + dt.timedelta(hours=hours)).isoformat()}
+    page.goto(f"/draws/{closed_draw.date.isoformat()}/verify{serve(desktop, 'shifted', shifted, ballots)}")
+    assert steps.verdict(page) == "Check failed: closes_at"
+    assert detail(page, "closes_at").startswith(f"proof says {shifted['closes_at']}, the midnight that ends")
+    assert first_failure(verifier.verify_proof(shifted, ballots)) == "closes_at"
+
+
+def test_the_page_finds_the_midnight_that_ends_a_day_as_zoneinfo_does(desktop, closed_draw):
+    days = ["2026-03-28", "2026-03-29", "2026-10-25", "2026-10-24", "2026-12-31", "2024-02-28"]
+    zones = [
+        "Europe/Amsterdam",
+        "America/New_York",
+        "Australia/Lord_Howe",
+        "Asia/Kathmandu",
+        "Pacific/Kiritimati",
+    ]
+    page = desktop.page
+    page.goto(f"/draws/{closed_draw.date.isoformat()}/verify")
+    found = page.evaluate(
+        """([days, zones]) => zones.flatMap((zone) => days.map((day) =>
+             new Date(window.LotteryVerify.midnightEnding(day, zone)).toISOString()))""",
+        [days, zones],
+    )
+    expected = [
+        verifier.midnight_ending(dt.date.fromisoformat(day), ZoneInfo(zone)).isoformat(
+            timespec="milliseconds"
+        )
+        for zone in zones
+        for day in days
+    ]
+    assert found == [e.replace("+00:00", "Z") for e in expected]

@@ -18,6 +18,7 @@ import pytest
 
 from lottery import fairness, verifier
 from lottery.beacon_chains import SHIPPED_CHAINS
+from tests.beacon.drand_server import CHAIN, GENESIS, PERIOD, TRUST_SPEC, signed_round
 from tests.loopback_http import serving
 from tests.test_verifier import TYPICAL, proof_from_vector, proof_with_beacon
 
@@ -25,6 +26,7 @@ DATE = TYPICAL["date"]
 PROOF_PATH = f"/api/v1/draws/{DATE}/proof"
 BALLOTS_PATH = f"/api/v1/draws/{DATE}/ballots.txt"
 QUICKNET = next(c for c in SHIPPED_CHAINS if c.name == "quicknet")
+TYPICAL_CLOSES_AT = proof_from_vector(TYPICAL)[0]["closes_at"]
 
 
 class Answer:
@@ -97,8 +99,11 @@ def test_a_closes_at_in_the_year_9999_is_a_failed_check_not_a_traceback(
     proof.update(closes_at=closes_at, beacon={**beacon, "randomness": "00" * 32})
     publish(routes, proof, ballots)
     code, out = lottery_verify(capsys, "--url", url)
-    assert (code, out.splitlines()[-1]) == (1, "Check failed: beacon")
-    assert f"PASS beacon_round: round {planned} is the planned round, due at Unix time " in out
+    assert (code, out.splitlines()[-1]) == (1, "Check failed: closes_at")
+    assert "FAIL beacon_round: not checked: closes_at failed" in out.splitlines()
+    # Blocked in the command now; the round check itself still reports such a due time.
+    detail = verifier.check_beacon_round(proof).detail
+    assert detail.startswith(f"round {planned} is the planned round, due at Unix time "), detail
 
 
 # --- the report is ours, not the operator's -------------------------------------------------
@@ -209,3 +214,149 @@ def test_a_timeout_too_large_for_a_socket_is_a_usage_error_not_a_traceback(
 ) -> None:
     assert verifier.main([DATE, "--url", "http://127.0.0.1:9", "--timeout", "1e300"]) == 2
     assert "not a number of seconds from 0 to 86400: '1e300'" in capsys.readouterr().err
+
+
+# --- steering the beacon through closes_at; changing the plan after the fact (W1-W3) ---------
+
+
+def beacon_draw(url: str, date: str, closes_at: str, round_number: int | None = None) -> dict[str, Any]:
+    """A draw of ``date`` on the loopback test beacon, every check but closes_at consistent: its
+    round is the one ``closes_at`` plans (the operator picks closes_at, so the round)."""
+    proof, _ = proof_from_vector(TYPICAL)
+    if round_number is None:
+        closes = int(dt.datetime.fromisoformat(closes_at).timestamp())
+        round_number = fairness.beacon_planned_round(genesis_time=GENESIS, period=PERIOD, closes_at=closes)
+    signed = signed_round(round_number)
+    proof.update(
+        date=date,
+        commitment=fairness.commitment(date=date, seed=bytes.fromhex(proof["seed"])),
+        closes_at=closes_at,
+        beacon={"source": url, "chain": CHAIN, **signed},
+    )
+    return consistent(proof, TYPICAL["ballot_ids"], signed["randomness"])
+
+
+def publish_on(routes: dict[str, Answer], proof: dict[str, Any], ballots: bytes) -> None:
+    routes[f"/api/v1/draws/{proof['date']}/proof"] = Answer(json.dumps(proof).encode())
+    routes[f"/api/v1/draws/{proof['date']}/ballots.txt"] = Answer(ballots)
+
+
+def verify_on(capsys: pytest.CaptureFixture[str], date: str, *args: str) -> tuple[int, list[str]]:
+    code = verifier.main([date, *args, "--trust-chain", TRUST_SPEC])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_a_closes_at_years_before_the_draw_fails_closes_at_not_all_checks_passed(
+    operator: tuple[dict[str, Answer], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    routes, url = operator
+    _, ballots = proof_from_vector(TYPICAL)
+    # Round 2 of the beacon was public in 2023, long before this draw's commitment: the
+    # operator knows the randomness and can add ballots until its own wins.
+    proof = beacon_draw(url, DATE, "2023-11-14T22:13:00+00:00")
+    assert proof["beacon"]["round"] == 2
+    publish_on(routes, proof, ballots)
+    code, lines = verify_on(capsys, DATE, "--url", url, "--commitment", proof["commitment"])
+    assert (code, lines[-1]) == (1, "Check failed: closes_at"), lines
+    assert "FAIL beacon_round: not checked: closes_at failed" in lines
+    assert any(line.startswith("FAIL closes_at: proof says 2023-11-14") for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    ("date", "midnight", "an_hour_off"),
+    [
+        # The last Sundays of March and October 2026: 23- and 25-hour days in Europe/Amsterdam.
+        ("2026-03-29", "2026-03-29T22:00:00+00:00", "2026-03-29T23:00:00+00:00"),
+        ("2026-10-25", "2026-10-25T23:00:00+00:00", "2026-10-25T22:00:00+00:00"),
+    ],
+)
+def test_a_draw_on_a_dst_day_passes_with_its_own_midnight_only(
+    operator: tuple[dict[str, Answer], str],
+    capsys: pytest.CaptureFixture[str],
+    date: str,
+    midnight: str,
+    an_hour_off: str,
+) -> None:
+    routes, url = operator
+    _, ballots = proof_from_vector(TYPICAL)
+    publish_on(routes, beacon_draw(url, date, midnight), ballots)
+    code, lines = verify_on(capsys, date, "--url", url)
+    assert (code, lines[-1]) == (0, "All checks passed"), lines
+    publish_on(routes, beacon_draw(url, date, an_hour_off), ballots)
+    code, lines = verify_on(capsys, date, "--url", url)
+    assert (code, lines[-1]) == (1, "Check failed: closes_at"), lines
+    # Another zone's midnight is another instant: the user names the zone the lottery states.
+    publish_on(routes, beacon_draw(url, date, midnight), ballots)
+    code, lines = verify_on(capsys, date, "--url", url, "--timezone", "Europe/London")
+    assert (code, lines[-1]) == (1, "Check failed: closes_at"), lines
+
+
+def open_proof_of(final: dict[str, Any], tmp_path: Any) -> str:
+    """The proof as it read while the draw was open, saved by a player."""
+    beacon = final["beacon"] and {k: final["beacon"][k] for k in ("source", "chain", "round")}
+    saved = {
+        **final,
+        "status": "open",
+        "seed": None,
+        "ballot_count": None,
+        "ballot_digest": None,
+        "closed_at": None,
+        "beacon": beacon,
+        "winners": [],
+    }
+    path = tmp_path / "open-proof.json"
+    path.write_text(json.dumps(saved))
+    return str(path)
+
+
+def test_a_beacon_dropped_after_the_close_fails_open_proof(
+    operator: tuple[dict[str, Answer], str], capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    routes, url = operator
+    _, ballots = proof_from_vector(TYPICAL)
+    planned = beacon_draw(url, DATE, TYPICAL_CLOSES_AT)
+    saved = open_proof_of(planned, tmp_path)
+    publish_on(routes, planned, ballots)
+    code, lines = verify_on(capsys, DATE, "--url", url, "--open-proof", saved)
+    assert (code, lines[-1]) == (0, "All checks passed"), lines
+    # The round came out badly for the operator: it publishes the draw as one without a beacon.
+    publish_on(routes, consistent({**planned, "beacon": None}, TYPICAL["ballot_ids"]), ballots)
+    code, lines = verify_on(capsys, DATE, "--url", url, "--open-proof", saved)
+    assert (code, lines[-1]) == (1, "Check failed: open_proof"), lines
+    assert any(line.startswith("FAIL open_proof: beacon differs") for line in lines), lines
+
+
+def test_prizes_changed_after_the_close_fail_open_proof(
+    operator: tuple[dict[str, Answer], str], capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    routes, url = operator
+    _, ballots = proof_from_vector(TYPICAL)
+    planned = beacon_draw(url, DATE, TYPICAL_CLOSES_AT)
+    saved = open_proof_of(planned, tmp_path)
+    fewer = [{**prize, "count": 1} for prize in planned["prizes"]]
+    changed = consistent({**planned, "prizes": fewer}, TYPICAL["ballot_ids"], planned["beacon"]["randomness"])
+    publish_on(routes, changed, ballots)
+    code, lines = verify_on(capsys, DATE, "--url", url, "--open-proof", saved)
+    assert (code, lines[-1]) == (1, "Check failed: open_proof"), lines
+    assert any(line.startswith("FAIL open_proof: prizes differs") for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"[]", b"not json", b"[" * 100_000 + b"]" * 100_000, b'{"a": "' + b"x" * 70_000 + b'"}'],
+    ids=["not an object", "not JSON", "nested", "too large"],
+)
+def test_an_unusable_open_proof_file_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Any, content: bytes
+) -> None:
+    path = tmp_path / "open-proof.json"
+    path.write_bytes(content)
+    assert verifier.main([DATE, "--url", "http://127.0.0.1:9", "--open-proof", str(path)]) == 2
+    assert "cannot read open proof" in capsys.readouterr().err
+    assert verifier.main([DATE, "--url", "http://127.0.0.1:9", "--open-proof", str(tmp_path / "none")]) == 2
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "../etc/passwd", ""])
+def test_an_unknown_time_zone_is_a_usage_error(capsys: pytest.CaptureFixture[str], zone: str) -> None:
+    assert verifier.main([DATE, "--url", "http://127.0.0.1:9", "--timezone", zone]) == 2
+    assert "time zone" in capsys.readouterr().err

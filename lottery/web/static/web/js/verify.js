@@ -237,6 +237,60 @@
     return failed.length ? check(name, false, "not checked: " + failed.join(", ") + " failed") : null;
   }
 
+  // ---- closes_at: the midnight that ends D in the lottery's zone (docs/fairness.md) --------
+
+  function parseTime(text) {
+    return typeof text === "string" && /(Z|[+-][0-9]{2}:[0-9]{2})$/.test(text) ? Date.parse(text) : NaN;
+  }
+
+  /**
+   * The UTC instant (ms) whose wall time in `zone` is D+1 00:00, or NaN: every offset from
+   * -14 h to +14 h in 15-minute steps, largest first, so a repeated midnight gives its first
+   * instant (as Python's zoneinfo does). Throws RangeError on a zone Intl does not know.
+   */
+  function midnightEnding(date, zone) {
+    var nextDay = Date.parse(date + "T00:00:00Z") + 86400000;
+    var format = new Intl.DateTimeFormat("en-CA", {
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    var want = new Date(nextDay).toISOString().slice(0, 10) + " 00:00:00";
+    for (var minutes = 14 * 60; minutes >= -14 * 60; minutes -= 15) {
+      var instant = nextDay - minutes * 60000;
+      var parts = {};
+      format.formatToParts(new Date(instant)).forEach(function (part) {
+        parts[part.type] = part.value;
+      });
+      var wall = parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute + ":" + parts.second;
+      if (wall === want) return instant;
+    }
+    return NaN;
+  }
+
+  /** An operator free to choose closes_at would choose the planned beacon round. */
+  function checkClosesAt(proof, zone) {
+    var closes = parseTime(proof.closes_at);
+    if (isNaN(closes)) return check("closes_at", false, "not an ISO 8601 time with offset: " + JSON.stringify(proof.closes_at));
+    var midnight;
+    try {
+      midnight = midnightEnding(proof.date, zone);
+    } catch (error) {
+      return check("closes_at", false, "the lottery's time zone " + JSON.stringify(zone) + " is unknown to this browser");
+    }
+    var what = "the midnight that ends " + proof.date + " in " + zone;
+    if (isNaN(midnight)) return check("closes_at", false, "no " + what);
+    if (closes !== midnight) {
+      return check("closes_at", false, "proof says " + proof.closes_at + ", " + what + " is " + new Date(midnight).toISOString());
+    }
+    return check("closes_at", true, new Date(midnight).toISOString() + ", " + what);
+  }
+
   // ---- the beacon: trusted chains only (docs/beacon.md) -----------------------------------
 
   var CHAINED = "pedersen-bls-chained";
@@ -388,7 +442,7 @@
     if (!chain) return check("beacon_round", false, "not checked: the beacon's chain is not trusted");
     if (!isInt(beacon.round)) return check("beacon_round", false, "not checked: beacon round is " + JSON.stringify(beacon.round));
     var text = proof.closes_at;
-    var closes = typeof text === "string" && /(Z|[+-][0-9]{2}:[0-9]{2})$/.test(text) ? Date.parse(text) / 1000 : NaN;
+    var closes = parseTime(text) / 1000;
     if (isNaN(closes)) return check("beacon_round", false, "closes_at is not an ISO 8601 time with offset: " + JSON.stringify(text));
     var earliest = Math.floor(closes) + 30;
     var planned = earliest <= chain.genesis_time ? 1 : Math.ceil((earliest - chain.genesis_time) / chain.period) + 1;
@@ -458,6 +512,7 @@
   /**
    * Every check of docs/fairness.md on a proof and the ballots.txt bytes; never rejects.
    * options.trusted: the trusted chains by hash (default: those this page ships);
+   * options.zone: the lottery's IANA time zone (default: the one the page states);
    * options.previous: {signature, problem}, a chained round's previous signature or why there is none;
    * options.deadline: a Date.now() value past which re-running the draw stops.
    */
@@ -483,6 +538,8 @@
         ? check("status", true, "closed")
         : check("status", false, "draw is " + JSON.stringify(proof.status) + ", winners are only final once closed")
     );
+
+    checks.push(blocked(checks, "closes_at", ["date"]) || checkClosesAt(proof, options.zone || lotteryZone()));
 
     if (proof.seed === null || proof.seed === undefined) checks.push(check("seed", false, "seed not revealed"));
     else if (typeof proof.seed !== "string" || !HEX64.test(proof.seed)) checks.push(check("seed", false, "seed must be 32 bytes as lowercase hex"));
@@ -529,7 +586,8 @@
       })
       .then(function (beaconCheck) {
         checks.push(beaconCheck);
-        checks.push(checkBeaconRound(proof, trusted));
+        var roundStop = proof.beacon === null || proof.beacon === undefined ? null : blocked(checks, "beacon_round", ["closes_at"]);
+        checks.push(roundStop || checkBeaconRound(proof, trusted));
         var stop = blocked(checks, "winners", WINNERS_NEED);
         return stop || checkWinners(proof, ids || [], options.deadline);
       })
@@ -564,6 +622,7 @@
     drawAll: drawAll,
     verifyProof: verifyProof,
     verdict: verdict,
+    midnightEnding: midnightEnding,
     parseChain: parseChain,
     trustedSet: trustedSet,
     shippedChains: shippedChains,
@@ -588,6 +647,12 @@
   var MAX_BALLOTS = 20000000;
   var MAX_JSON_DEPTH = 16;
   var DEADLINE_MS = 60000;
+
+  /** The lottery's time zone, as the service states it (rendered into the page). */
+  function lotteryZone() {
+    var element = document.getElementById("lottery-timezone");
+    return element ? JSON.parse(element.textContent) : "Europe/Amsterdam";
+  }
 
   /** The chains this page ships (lottery/beacon_chains.py, rendered into the page). */
   function shippedChains() {
