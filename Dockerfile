@@ -17,16 +17,18 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 RUN python -m venv /opt/venv
 
 WORKDIR /src
-COPY requirements/constraints.txt requirements/constraints.txt
+COPY requirements/runtime.txt requirements/runtime.txt
 COPY pyproject.toml README.md LICENSE ./
 COPY config/ config/
 COPY lottery/ lottery/
-# Not editable and without the dev extra: the image holds the package, not the checkout.
+# The runtime lock only, every file checked against its hash; then the package itself (not
+# editable: the image holds the package, not the checkout) without resolving anything more.
 # Then collect the static files with the production storage (WhiteNoise's manifest and
 # compressed copies), which is what serves them at run time. Production settings refuse
 # to load without a secret key, hosts and a mail server: these values exist only for
 # this build step and are in neither the final image nor its environment.
-RUN pip install --no-cache-dir -c requirements/constraints.txt . \
+RUN pip install --no-cache-dir --require-hashes -r requirements/runtime.txt \
+    && pip install --no-cache-dir --no-deps . \
     && LOTTERY_ENV=production \
        STATIC_ROOT=/app/staticfiles \
        SECRET_KEY=build-time-only-collectstatic-key-never-used-to-sign-anything \
