@@ -158,9 +158,11 @@ class DrawWinnersApi(APIView):
             request,
             date,
             "winners",
-            lambda draw: DrawWinnersSerializer(
-                {"date": draw.date, "status": draw.status, "winners": selectors.draw_winners(draw)}
-            ).data,
+            lambda draw: (
+                DrawWinnersSerializer(
+                    {"date": draw.date, "status": draw.status, "winners": selectors.draw_winners(draw)}
+                ).data
+            ),
             names_winners=True,
         )
 
