@@ -7,6 +7,10 @@
 # runtime: the slim Python image with only that virtualenv and the static files; no
 #          compiler, no pip cache, no source tree, a non-root user.
 
+# Base images by tag, not yet by digest: no registry is reachable where this was written, and
+# an unverified digest is worse than none. To pin (Dependabot's docker ecosystem then keeps
+# the digests current): `docker buildx imagetools inspect python:3.11-bookworm` (and
+# python:3.11-slim-bookworm), then write FROM python:3.11-bookworm@sha256:<digest>.
 FROM python:3.11-bookworm AS builder
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -37,6 +41,7 @@ RUN pip install --no-cache-dir --require-hashes -r requirements/runtime.txt \
        lottery manage collectstatic --noinput
 
 
+# By tag for now; pin by digest as described at the builder stage.
 FROM python:3.11-slim-bookworm AS runtime
 
 LABEL org.opencontainers.image.title="lottery" \

@@ -715,6 +715,31 @@ def test_workflow_matches_the_github_workflow_schema() -> None:
 HASHED_PIN = r"^([A-Za-z0-9._-]+)==(\S+)((?:\s*\\\n\s+--hash=sha256:[0-9a-f]{64})+)"
 
 
+def locked_version(package: str, lock: str = "dev") -> str:
+    text = (ROOT / "requirements" / f"{lock}.txt").read_text()
+    match = re.search(rf"^{re.escape(package)}==(\S+)", text, flags=re.M)
+    assert match, f"{package} is not in requirements/{lock}.txt"
+    return match.group(1)
+
+
+def test_dependabot_watches_pip_actions_and_docker() -> None:
+    path = ".github/dependabot.yml"
+    result = run(tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ecosystems = {u["package-ecosystem"] for u in load_yaml(ROOT / path)["updates"]}
+    assert ecosystems == {"pip", "github-actions", "docker"}
+
+
+def test_pre_commit_hooks_run_the_locked_tools() -> None:
+    repos = load_yaml(ROOT / ".pre-commit-config.yaml")["repos"]
+    hooks = {hook["id"] for repo in repos for hook in repo["hooks"]}
+    assert {"ruff-check", "ruff-format", "hadolint", "check-github-workflows", "check-dependabot"} <= hooks
+    revs = {repo["repo"].rsplit("/", 1)[-1]: repo.get("rev") for repo in repos}
+    # The same versions as `make lint` and tests/deploy, or the hooks and CI disagree.
+    assert revs["ruff-pre-commit"] == f"v{locked_version('ruff')}"
+    assert revs["check-jsonschema"] == locked_version("check-jsonschema")
+
+
 def test_locks_are_hashed_and_agree_with_each_other() -> None:
     pins: dict[str, str] = {}
     for lock in ("runtime", "lint", "test", "dev"):
