@@ -66,6 +66,6 @@ logconfig_dict = {
 }
 
 
-def child_exit(server, worker):  # type: ignore[no-untyped-def]
+def child_exit(server, worker):
     # Imported at the top: importing inside a signal handler during shutdown re-enters.
     prometheus_multiprocess.mark_process_dead(worker.pid)
