@@ -7,6 +7,10 @@
 # runtime: the slim Python image with only that virtualenv and the static files; no
 #          compiler, no pip cache, no source tree, a non-root user.
 
+# Base images by tag, not yet by digest: no registry is reachable where this was written, and
+# an unverified digest is worse than none. To pin (Dependabot's docker ecosystem then keeps
+# the digests current): `docker buildx imagetools inspect python:3.11-bookworm` (and
+# python:3.11-slim-bookworm), then write FROM python:3.11-bookworm@sha256:<digest>.
 FROM python:3.11-bookworm AS builder
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -17,16 +21,18 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 RUN python -m venv /opt/venv
 
 WORKDIR /src
-COPY requirements/constraints.txt requirements/constraints.txt
+COPY requirements/runtime.txt requirements/runtime.txt
 COPY pyproject.toml README.md LICENSE ./
 COPY config/ config/
 COPY lottery/ lottery/
-# Not editable and without the dev extra: the image holds the package, not the checkout.
+# The runtime lock only, every file checked against its hash; then the package itself (not
+# editable: the image holds the package, not the checkout) without resolving anything more.
 # Then collect the static files with the production storage (WhiteNoise's manifest and
 # compressed copies), which is what serves them at run time. Production settings refuse
 # to load without a secret key, hosts and a mail server: these values exist only for
 # this build step and are in neither the final image nor its environment.
-RUN pip install --no-cache-dir -c requirements/constraints.txt . \
+RUN pip install --no-cache-dir --require-hashes -r requirements/runtime.txt \
+    && pip install --no-cache-dir --no-deps . \
     && LOTTERY_ENV=production \
        STATIC_ROOT=/app/staticfiles \
        SECRET_KEY=build-time-only-collectstatic-key-never-used-to-sign-anything \
@@ -35,6 +41,7 @@ RUN pip install --no-cache-dir -c requirements/constraints.txt . \
        lottery manage collectstatic --noinput
 
 
+# By tag for now; pin by digest as described at the builder stage.
 FROM python:3.11-slim-bookworm AS runtime
 
 LABEL org.opencontainers.image.title="lottery" \

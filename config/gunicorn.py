@@ -31,6 +31,12 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 preload_app = False
+# gunicorn 25.1+ opens a control socket for `gunicornc` by default, at $HOME/.gunicorn/gunicorn.ctl:
+# one path for every gunicorn of a user (test servers, bench, soak would take it from each
+# other) and, in the image, under a home that does not exist. Off unless a path is given.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 logger_class = "config.gunicorn_logging.JsonAccessLogger"  # JSON lines, no one-time tokens
 errorlog = "-"
@@ -60,6 +66,6 @@ logconfig_dict = {
 }
 
 
-def child_exit(server, worker):  # type: ignore[no-untyped-def]
+def child_exit(server, worker):
     # Imported at the top: importing inside a signal handler during shutdown re-enters.
     prometheus_multiprocess.mark_process_dead(worker.pid)

@@ -7,6 +7,7 @@ clone run with no configuration; LOTTERY_ENV=production switches on the strict c
 import ipaddress
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -291,7 +292,7 @@ STORAGES = {
 # JSON lines in production (one object per line, with the request id); readable text in
 # development. Every line carries the request id, also inside Celery tasks.
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {

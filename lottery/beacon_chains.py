@@ -215,7 +215,7 @@ def _bls_valid(scheme: str, public_key: bytes, message: bytes, signature: bytes)
     # A pure function of its arguments, and a pairing costs ~0.2 s in pure Python: cached.
     try:
         if scheme in _G2_SIGNATURES:
-            from py_ecc.bls import G2Basic  # type: ignore[attr-defined]
+            from py_ecc.bls import G2Basic
 
             return bool(G2Basic.Verify(public_key, message, signature))  # type: ignore[arg-type]
         return _g1_signature_valid(public_key, message, signature, _G1_SIGNATURES[scheme])

@@ -5,6 +5,7 @@ from django.core import mail
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from lottery.accounts import throttles
 from lottery.core.immutable import forget_all
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -17,6 +18,14 @@ def _fresh_cache():
     yield
     cache.clear()
     forget_all()
+
+
+@pytest.fixture
+def one_window(monkeypatch):
+    """The rate limits count in fixed windows of wall-clock time: requests that straddle a
+    boundary land in two windows and none is refused. A test that counts up to a limit
+    uses this to keep all its requests in one window."""
+    monkeypatch.setattr(throttles._ScopedThrottle, "timer", staticmethod(lambda: 1_800_000_030.0))
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import copy
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -37,7 +37,7 @@ class StaffPasswordChangeForm(AdminPasswordChangeForm):
 class StaffUserCreationForm(AdminUserCreationForm):
     """The admin's "add user" form; UserAdmin.save_model sets the password, through the service."""
 
-    def set_password_and_save(self, user: User, commit: bool = True, **kwargs: Any) -> User:  # type: ignore[override]
+    def set_password_and_save(self, user: User, commit: bool = True, **kwargs: Any) -> User:
         return user
 
 
@@ -93,12 +93,12 @@ class UserAdmin(SecretFieldsAdmin, DjangoUserAdmin):
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         # Django builds the form as `change_password_form(user, data)`: bind who is acting.
         view = copy.copy(self)
-        view.change_password_form = partial(  # type: ignore[assignment]
-            StaffPasswordChangeForm, actor=request.user, session_key=request.session.session_key
+        view.change_password_form = partial(
+            StaffPasswordChangeForm, actor=cast(User, request.user), session_key=request.session.session_key
         )
         return super(UserAdmin, view).user_change_password(request, id, form_url)
 
-    def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:  # type: ignore[type-arg]
+    def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if not change:
             credentials.user_password_set(user=obj, password=_password_of(form), actor=request.user)  # type: ignore[arg-type]

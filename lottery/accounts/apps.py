@@ -11,7 +11,7 @@ class AccountsConfig(AppConfig):
         # knox names a token by its digest, and Django prints that name wherever it lists
         # an object: the admin's delete confirmation, its history (LogEntry.object_repr),
         # messages. A digest is a secret field (lottery/core/secrets.py): name the owner only.
-        AuthToken.__str__ = _token_name  # type: ignore[method-assign,assignment]
+        AuthToken.__str__ = _token_name
 
 
 def _token_name(token: object) -> str:

@@ -15,7 +15,7 @@ class SessionStore(DBStore):
         return AccountSession
 
     def create_model_instance(self, data: dict[str, Any]) -> Any:
-        instance = super().create_model_instance(data)
+        instance: Any = super().create_model_instance(data)  # an AccountSession
         try:
             instance.user_id = int(data[SESSION_KEY])
         except (KeyError, TypeError, ValueError):

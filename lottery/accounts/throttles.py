@@ -15,6 +15,10 @@ from .models import normalize_email
 
 
 class _ScopedThrottle(SimpleRateThrottle):
+    # Set by SimpleRateThrottle.__init__ from the rate (the stubs do not declare them).
+    num_requests: int
+    duration: int
+
     def key_for(self, request: Request, view: Any, ident: str) -> str:
         # Per endpoint: forgot-password and resend share a rate, not a counter.
         return f"throttle:{self.scope}:{type(view).__name__}:{ident}"

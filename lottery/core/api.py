@@ -1,10 +1,12 @@
 """Shared API plumbing: JSON-only negotiation, pagination, problem schema."""
 
 import datetime
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from rest_framework import pagination, serializers
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.utils.serializer_helpers import BindingDict
@@ -13,16 +15,17 @@ from rest_framework.utils.serializer_helpers import BindingDict
 class JSONOnlyNegotiation(BaseContentNegotiation):
     """The API speaks JSON whatever `Accept` says, so errors are never a 406 or HTML."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
         for parser in parsers:
             if request.content_type.split(";")[0].strip() == parser.media_type:
                 return parser
         return None
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        first = next(iter(renderers))
+        return first, first.media_type
 
 
 class SharedFieldsSerializer(serializers.Serializer):
@@ -37,7 +40,7 @@ class SharedFieldsSerializer(serializers.Serializer):
 
     _shared_fields: ClassVar[BindingDict | None] = None
 
-    @property  # type: ignore[override]
+    @property
     def fields(self) -> BindingDict:
         cls = type(self)
         shared = cls.__dict__.get("_shared_fields")
@@ -63,7 +66,10 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField()
     code = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    # A field named like Serializer.errors: this serializer only documents the schema.
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
 
 
 class DetailSerializer(serializers.Serializer):

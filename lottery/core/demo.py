@@ -37,7 +37,7 @@ def demo_seed() -> list[DemoAccount]:
     return accounts
 
 
-def _app_seeds() -> list:  # type: ignore[type-arg]
+def _app_seeds() -> list:
     from lottery.draws.defaults import draw_types_seed_defaults
 
     return [draw_types_seed_defaults]

@@ -17,6 +17,7 @@ goes through the full stack, which answers 400 or the redirect as usual.
 """
 
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -26,9 +27,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
-from django.utils.cache import cc_delim_re, get_conditional_response, get_max_age, patch_cache_control
+from django.utils.cache import get_conditional_response, get_max_age, patch_cache_control
 
 from .requestid import HEADER as REQUEST_ID_HEADER
+
+# How Cache-Control separates its directives (django.utils.cache has the same, untyped).
+_CC_DELIM = re.compile(r"\s*,\s*")
 
 MAX_ENTRIES = 1024  # a few KiB each: the recent closed draws' three reads, many times over
 _NOT_KEPT = {REQUEST_ID_HEADER.lower(), "set-cookie", "content-length"}
@@ -57,7 +61,7 @@ class _Kept:
 def _lifetime(response: HttpResponseBase) -> float:
     """Seconds this response may be answered from memory: for good if immutable, its max-age
     if public, else 0."""
-    directives = {d.split("=")[0].lower() for d in cc_delim_re.split(response.get("Cache-Control", ""))}
+    directives = {d.split("=")[0].lower() for d in _CC_DELIM.split(response.get("Cache-Control", ""))}
     if "immutable" in directives:
         return math.inf
     if "public" in directives:
@@ -111,7 +115,8 @@ class ImmutableResponseMiddleware:
         response = kept.response(now)
         if kept.etag is None:
             return response
-        conditional = get_conditional_response(request, etag=kept.etag, response=response)
+        # Given a response, Django returns it when no precondition answers first.
+        conditional = get_conditional_response(request, etag=kept.etag, response=response) or response
         if isinstance(conditional, HttpResponseNotModified):
             for name in ("Cache-Control", "Vary", "Expires"):  # RFC 9110: a 304 repeats them
                 if response.has_header(name):

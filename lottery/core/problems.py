@@ -94,9 +94,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, OperationalError | InterfaceError):
         # A connection that died (restart, failover): a clean, retryable 503.
         logger.warning("database unavailable: %s", exc)
-        response = Response(database_unavailable_body(), status=503, content_type=PROBLEM_CONTENT_TYPE)
-        response["Retry-After"] = "5"
-        return response
+        unavailable = Response(database_unavailable_body(), status=503, content_type=PROBLEM_CONTENT_TYPE)
+        unavailable["Retry-After"] = "5"
+        return unavailable
     if isinstance(exc, DomainError):
         return Response(
             problem_body(

@@ -58,7 +58,7 @@ def model_from_row(model: type[M], row: Sequence[Any]) -> M:
     values = list(row)
     for i, convert in _row_converters(model, connection.vendor):
         values[i] = convert(values[i])
-    return model.from_db(DEFAULT_DB_ALIAS, concrete_attnames(model), values)  # type: ignore[return-value]
+    return model.from_db(DEFAULT_DB_ALIAS, concrete_attnames(model), values)
 
 
 def adapt_moment(value: Any) -> Any:

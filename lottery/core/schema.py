@@ -1,6 +1,6 @@
 """OpenAPI generation tweaks: bearer auth, and component names for nested view serializers."""
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
@@ -26,7 +26,7 @@ class AutoSchema(SpectacularAutoSchema):
         )
         return dict(sorted(responses.items()))
 
-    def get_serializer_name(self, serializer: Any, direction: str) -> str:
+    def get_serializer_name(self, serializer: Any, direction: Literal["request", "response"]) -> str:
         # `SignupApi.InputSerializer` → `SignupInput`: one view per operation means many
         # nested serializers share a short name; the view's name keeps them apart.
         qualname = type(serializer).__qualname__

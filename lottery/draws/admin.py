@@ -21,10 +21,13 @@ class DrawTypeAdmin(SecretFieldsAdmin):
     inlines = [PrizeTierInline]
 
 
+_WINNER_FIELDS = ("slot", "prize_rank", "prize_name", "amount", "ballot", "index", "counter")
+
+
 class WinnerInline(admin.TabularInline):
     model = Winner
-    fields = ["slot", "prize_rank", "prize_name", "amount", "ballot", "index", "counter"]
-    readonly_fields = fields
+    fields = _WINNER_FIELDS
+    readonly_fields = _WINNER_FIELDS
     extra = 0
     can_delete = False
 

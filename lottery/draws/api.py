@@ -74,7 +74,7 @@ def draw_as_dict(draw: Draw) -> dict[str, Any]:
 def ballot_as_dict(ballot: Ballot) -> dict[str, Any]:
     return {
         "id": ballot.pk,
-        "draw": ballot.draw.date if ballot.draw_id else None,
+        "draw": ballot.draw.date if ballot.draw is not None else None,  # no query when null
         "status": selectors.ballot_status(ballot),
         "prize": selectors.ballot_prize(ballot),
         "purchased_at": ballot.purchased_at,
@@ -83,7 +83,7 @@ def ballot_as_dict(ballot: Ballot) -> dict[str, Any]:
 
 def _paginated(request: Request, view: APIView, queryset: Any, to_dict: Any, serializer: Any) -> Response:
     paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(
         serializer([to_dict(item) for item in page or []], many=True).data
     )
@@ -126,7 +126,8 @@ def _draw_read(
     else:
         response["Cache-Control"] = f"public, max-age={rendered.fresh_for}"
     response["ETag"] = etag
-    return get_conditional_response(request, etag=etag, response=response)
+    # Given a response, Django returns it when no precondition answers first.
+    return get_conditional_response(request, etag=etag, response=response) or response
 
 
 class DrawDetailApi(APIView):
@@ -158,9 +159,11 @@ class DrawWinnersApi(APIView):
             request,
             date,
             "winners",
-            lambda draw: DrawWinnersSerializer(
-                {"date": draw.date, "status": draw.status, "winners": selectors.draw_winners(draw)}
-            ).data,
+            lambda draw: (
+                DrawWinnersSerializer(
+                    {"date": draw.date, "status": draw.status, "winners": selectors.draw_winners(draw)}
+                ).data
+            ),
             names_winners=True,
         )
 

@@ -34,7 +34,7 @@ class PageIndex:
         return self.ids_before[page], position - self.starts[page]
 
 
-def _page(cursor, draw_id: int, after: int) -> tuple[int, int, bytes]:  # type: ignore[no-untyped-def]
+def _page(cursor, draw_id: int, after: int) -> tuple[int, int, bytes]:
     """(count, last id, "id\\n"... bytes) of the next page of ids after `after`."""
     table = Ballot._meta.db_table
     if connection.vendor == "postgresql":

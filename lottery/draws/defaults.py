@@ -1,5 +1,7 @@
 """The default draw types and prize tables (demo data, and a starting point in production)."""
 
+from typing import cast
+
 from django.db import transaction
 
 from .models import DrawType, PrizeTier
@@ -47,7 +49,7 @@ def draw_types_seed_defaults() -> list[DrawType]:
             if was_created:
                 PrizeTier.objects.bulk_create(
                     PrizeTier(draw_type=draw_type, rank=rank, name=name, amount=amount, count=count)
-                    for rank, name, amount, count in spec["prizes"]
+                    for rank, name, amount, count in cast("list[tuple[int, str, int, int]]", spec["prizes"])
                 )
                 created.append(draw_type)
     return created

@@ -87,11 +87,11 @@ def order_insert(order: Order) -> int:
             "charge_reference, card_last4, created_at, capture_status, idempotency_key, "
             "request_fingerprint) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             [
-                order.user_id,  # type: ignore[attr-defined]
+                order.user_id,
                 order.quantity,
                 order.amount,
                 order.currency,
-                order.draw_id,  # type: ignore[attr-defined]
+                order.draw_id,
                 order.gateway,
                 order.charge_reference,
                 order.card_last4,
@@ -115,11 +115,11 @@ def ballots_insert(*, order: Order) -> list[int]:
             "SELECT %s, %s, %s, %s, %s FROM n RETURNING id",
             [
                 order.quantity,
-                order.user_id,  # type: ignore[attr-defined]
+                order.user_id,
                 order.pk,
-                order.draw_id,  # type: ignore[attr-defined]
+                order.draw_id,
                 moment,
-                moment if order.draw_id else None,  # type: ignore[attr-defined]
+                moment if order.draw_id else None,
             ],
         )
         return sorted(row[0] for row in cursor.fetchall())

@@ -41,7 +41,7 @@ class DrawWinnersSerializer(serializers.Serializer):
 
 
 class ProofBeaconSerializer(serializers.Serializer):
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # the API's name; shadows Field.source
     chain = serializers.CharField()
     round = serializers.IntegerField()
     randomness = serializers.CharField(required=False)

@@ -15,7 +15,7 @@ def draws_ensure_upcoming_task() -> None:
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None)
-def draw_with_beacon_task(self, draw_id: int) -> None:  # type: ignore[no-untyped-def]
+def draw_with_beacon_task(self, draw_id: int) -> None:
     """Draw as soon as the planned round is out, with backoff (capped at 60 s) until it is."""
     from .beacon import BeaconError
 

@@ -34,8 +34,8 @@ class ServiceErrorsMixin:
                 for message in messages:
                     form.add_error(field if field in form.fields else None, message)
             return
-        field = self.service_code_field_map.get(exc.code)
-        form.add_error(field if field in form.fields else None, exc.detail)
+        code_field = self.service_code_field_map.get(exc.code)
+        form.add_error(code_field if code_field in form.fields else None, exc.detail)
 
 
 def _password_field(label: str, autocomplete: str, help_text: str = "") -> forms.CharField:
@@ -129,7 +129,7 @@ class ProfileForm(ServiceErrorsMixin, forms.Form):
         try:
             return validate_iban(value)
         except serializers.ValidationError as exc:
-            raise forms.ValidationError([str(m) for m in exc.detail]) from exc  # type: ignore[union-attr]
+            raise forms.ValidationError([str(m) for m in exc.detail]) from exc
 
 
 class BallotFilterForm(forms.Form):

@@ -10,14 +10,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest
+from django.http.request import HttpHeaders
 from rest_framework.views import APIView
 
 
 @dataclass
 class _ThrottleRequest:
-    """What DRF's throttles read from a request: META (client IP) and data (e-mail)."""
+    """What DRF's throttles read from a request: META and headers (client IP; DRF 3.17+ reads
+    X-Forwarded-For from `headers`) and data (e-mail)."""
 
     META: dict[str, Any]
+    headers: HttpHeaders
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -26,7 +29,7 @@ def throttle_wait(request: HttpRequest, api_view: type[APIView], data: dict[str,
 
     Counts this request against every limit, as the API does.
     """
-    shim = _ThrottleRequest(META=request.META, data=data)
+    shim = _ThrottleRequest(META=request.META, headers=request.headers, data=data)
     view = api_view()
     waits = []
     for throttle_class in api_view.throttle_classes:

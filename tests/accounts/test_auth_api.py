@@ -303,7 +303,7 @@ def test_change_password(auth_api, user):
     assert auth_api.get("/api/v1/me").status_code == 200  # the token that changed it survives
 
 
-def test_signin_is_rate_limited_per_account(api, user):
+def test_signin_is_rate_limited_per_account(api, user, one_window):
     for _ in range(10):
         api.post(
             "/api/v1/auth/signin",
@@ -328,14 +328,14 @@ def test_signin_is_rate_limited_per_account(api, user):
     assert other.status_code == 401
 
 
-def test_signup_is_rate_limited_per_ip(api):
+def test_signup_is_rate_limited_per_ip(api, one_window):
     for i in range(20):
         assert signup(api, email=f"u{i}@example.com").status_code == 202
     assert_problem(signup(api, email="u21@example.com"), 429, "rate_limited")
     assert not User.objects.filter(email="u21@example.com").exists()
 
 
-def test_forgot_password_is_rate_limited_per_account(api, user):
+def test_forgot_password_is_rate_limited_per_account(api, user, one_window):
     for i in range(5):
         api.post(
             "/api/v1/auth/password/forgot", {"email": user.email}, format="json", REMOTE_ADDR=f"10.0.0.{i}"
@@ -346,7 +346,7 @@ def test_forgot_password_is_rate_limited_per_account(api, user):
     assert_problem(response, 429, "rate_limited")
 
 
-def test_resend_is_rate_limited_per_ip(api):
+def test_resend_is_rate_limited_per_ip(api, one_window):
     for i in range(20):
         api.post("/api/v1/auth/resend-verification", {"email": f"x{i}@example.com"}, format="json")
     response = api.post("/api/v1/auth/resend-verification", {"email": "y@example.com"}, format="json")

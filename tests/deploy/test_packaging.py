@@ -409,7 +409,9 @@ def test_dockerfile_is_multi_stage_with_a_slim_non_root_runtime() -> None:
     copies = [args for ins, args in runtime if ins == "COPY"]
     assert copies and all(c.startswith("--from=builder ") for c in copies), copies
     builder_runs = " ".join(args for ins, args in instructions[: len(instructions) - len(runtime)])
-    assert "pip install --no-cache-dir -c requirements/constraints.txt ." in builder_runs
+    # The runtime lock with its hashes, then the package alone: nothing unlocked, no test tools.
+    assert "pip install --no-cache-dir --require-hashes -r requirements/runtime.txt" in builder_runs
+    assert "pip install --no-cache-dir --no-deps ." in builder_runs
     assert "-e " not in builder_runs and "[dev]" not in builder_runs
     assert "collectstatic --noinput" in builder_runs
     (user,) = [args for ins, args in runtime if ins == "USER"]
@@ -710,6 +712,49 @@ def test_workflow_matches_the_github_workflow_schema() -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+HASHED_PIN = r"^([A-Za-z0-9._-]+)==(\S+)((?:\s*\\\n\s+--hash=sha256:[0-9a-f]{64})+)"
+
+
+def locked_version(package: str, lock: str = "dev") -> str:
+    text = (ROOT / "requirements" / f"{lock}.txt").read_text()
+    match = re.search(rf"^{re.escape(package)}==(\S+)", text, flags=re.M)
+    assert match, f"{package} is not in requirements/{lock}.txt"
+    return match.group(1)
+
+
+def test_dependabot_watches_pip_actions_and_docker() -> None:
+    path = ".github/dependabot.yml"
+    result = run(tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ecosystems = {u["package-ecosystem"] for u in load_yaml(ROOT / path)["updates"]}
+    assert ecosystems == {"pip", "github-actions", "docker"}
+
+
+def test_pre_commit_hooks_run_the_locked_tools() -> None:
+    repos = load_yaml(ROOT / ".pre-commit-config.yaml")["repos"]
+    hooks = {hook["id"] for repo in repos for hook in repo["hooks"]}
+    assert {"ruff-check", "ruff-format", "hadolint", "check-github-workflows", "check-dependabot"} <= hooks
+    revs = {repo["repo"].rsplit("/", 1)[-1]: repo.get("rev") for repo in repos}
+    # The same versions as `make lint` and tests/deploy, or the hooks and CI disagree.
+    assert revs["ruff-pre-commit"] == f"v{locked_version('ruff')}"
+    assert revs["check-jsonschema"] == locked_version("check-jsonschema")
+
+
+def test_locks_are_hashed_and_agree_with_each_other() -> None:
+    pins: dict[str, str] = {}
+    for lock in ("runtime", "lint", "test", "dev"):
+        text = (ROOT / "requirements" / f"{lock}.txt").read_text()
+        assert "make lock" in text.splitlines()[1], f"requirements/{lock}.txt: regenerate with `make lock`"
+        entries = re.findall(HASHED_PIN, text, re.M)
+        assert entries and len(entries) == len(re.findall(r"^[A-Za-z0-9._-]+==", text, re.M)), lock
+        for name, version, _ in entries:
+            assert pins.setdefault(name.lower(), version) == version, f"{name}: two versions across the locks"
+    runtime = (ROOT / "requirements" / "runtime.txt").read_text()
+    for dev_only in ("pytest", "ruff", "mypy", "playwright", "matplotlib"):
+        assert not re.search(rf"^{dev_only}==", runtime, re.M), f"{dev_only} in the runtime lock"
+    assert re.search(r"^py-ecc==", runtime, re.M), "py_ecc is runtime: the server verifies beacon signatures"
+
+
 def test_workflow_stages_lead_from_tests_to_an_approved_production_deploy(rendered: dict) -> None:
     jobs = workflow()["jobs"]
     assert set(jobs) == {"lint", "test", "security", "build", "deploy-staging", "deploy-production"}
@@ -722,7 +767,7 @@ def test_workflow_stages_lead_from_tests_to_an_approved_production_deploy(render
     assert any(step.get("run") == "make test" for step in jobs["test"]["steps"])
     security = " ".join(step.get("run", "") for step in jobs["security"]["steps"])
     assert "bandit -r lottery" in security and "-lll" in security
-    assert "pip-audit" in security and "-r requirements/constraints.txt" in security
+    assert "pip-audit" in security and "-r requirements/dev.txt" in security
     assert set(jobs["build"]["needs"]) == {"lint", "test", "security"}
     assert jobs["deploy-staging"]["needs"] == "build"
     assert jobs["deploy-staging"]["environment"]["name"] == "staging"

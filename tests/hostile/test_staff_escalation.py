@@ -98,7 +98,7 @@ def test_the_delete_confirmation_names_no_token_digest(db):
     assert digest[:16].encode() not in page.content
 
 
-def test_guessing_the_current_password_is_rate_limited(db):
+def test_guessing_the_current_password_is_rate_limited(db, one_window):
     user = UserFactory()
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {auth_token_create(user=user)}")
@@ -116,7 +116,7 @@ def test_guessing_the_current_password_is_rate_limited(db):
     assert user.check_password(DEFAULT_PASSWORD)
 
 
-def test_guessing_the_current_password_on_the_profile_page_shares_the_limit(db):
+def test_guessing_the_current_password_on_the_profile_page_shares_the_limit(db, one_window):
     user = UserFactory()
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {auth_token_create(user=user)}")

@@ -58,5 +58,5 @@ def field_widget(bound: BoundField, **attrs: str) -> SafeString:
         attrs["aria-invalid"] = "true"
     if described:
         attrs["aria-describedby"] = " ".join(described)
-    widget_attrs = {k.replace("_", "-"): v for k, v in attrs.items()}
+    widget_attrs: dict[str, str | bool] = {k.replace("_", "-"): v for k, v in attrs.items()}
     return bound.as_widget(attrs=widget_attrs)

@@ -1,11 +1,11 @@
 """A player's pages: buy ballots, my ballots (assign in place with htmx), my winnings."""
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -134,8 +134,8 @@ def ballots_buy(request: HttpRequest) -> HttpResponse:
             if response is not None:
                 return response
         # Never echo the security code back into the page.
-        form.data = form.data.copy()
-        form.data["cvc"] = ""
+        form.data = data = cast(QueryDict, form.data).copy()
+        data["cvc"] = ""
     else:
         requested = request.GET.get("draw")
         default_draw = requested or (draws[0].date.isoformat() if draws else "")
@@ -178,8 +178,8 @@ def _purchase(request: HttpRequest, user: User, form: forms.BuyForm) -> HttpResp
         form.add_error(
             None, "This form was already used for another purchase. Please check the details and buy again."
         )
-        form.data = form.data.copy()
-        form.data["idempotency_key"] = uuid.uuid4().hex
+        form.data = data = cast(QueryDict, form.data).copy()
+        data["idempotency_key"] = uuid.uuid4().hex
         return None
     except DomainError as exc:
         form.add_service_error(exc)

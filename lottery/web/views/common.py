@@ -99,5 +99,5 @@ def open_draws() -> list[Draw]:
     return list(selectors.draws_accepting(now=timezone.now()))
 
 
-def paginate(request: HttpRequest, items: Any, per_page: int) -> Page:  # type: ignore[type-arg]
+def paginate(request: HttpRequest, items: Any, per_page: int) -> Page:
     return Paginator(items, per_page).get_page(request.GET.get("page"))

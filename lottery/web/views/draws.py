@@ -57,7 +57,7 @@ def draw_detail(request: HttpRequest, date: dt.date) -> HttpResponse:
     draw = draw_view(draw_or_404(date), with_secrets_once_drawn=True)
     mine = None
     if request.user.is_authenticated:
-        mine = selectors.ballots_list(user=request.user, draw_date=date).count()  # type: ignore[arg-type]
+        mine = selectors.ballots_list(user=request.user, draw_date=date).count()
     context = {"draw": draw, "my_ballot_count": mine, "now": timezone.now()}
     return render(request, "web/draws/detail.html", context)
 

@@ -27,8 +27,8 @@ class Command(changepassword.Command):
             raise CommandError(f"user '{email}' does not exist")
         self.stdout.write(f"Changing password for user '{user}'")
         for _ in range(MAX_TRIES):
-            password = self._get_pass()
-            if password != self._get_pass("Password (again): "):
+            password = self._get_pass()  # type: ignore[attr-defined]  # Django's, not in the stubs
+            if password != self._get_pass("Password (again): "):  # type: ignore[attr-defined]
                 self.stdout.write("Passwords do not match. Please try again.")
                 continue
             try:
