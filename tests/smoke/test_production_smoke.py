@@ -3,7 +3,8 @@
 gunicorn (2 workers), a Celery worker and Celery beat run as `lottery web|worker|beat`
 against a fresh PostgreSQL database and a Redis DB index; e-mail goes to an SMTP server on
 loopback. One journey: signup → verification e-mail → verify → sign in → buy into today's
-draw → beat closes it (the only shortcut: its closes_at is moved 3 s ahead with SQL) →
+draw → beat closes it (the only shortcut: its closes_at is moved 3 s ahead with SQL, and
+back once it closed) →
 winner e-mails → `lottery verify` passes. Then the logs, /metrics and the shutdown.
 
 Runs when DATABASE_URL is PostgreSQL and REDIS_URL is set and both answer (CI: they must).
@@ -121,6 +122,7 @@ def test_production_stack_end_to_end():
         assert seed.hex() not in stack.http("GET", f"/api/v1/draws/{today}/proof").text
 
         # --- the draw falls due; beat and the worker close it --------------------------------------
+        [(published_closes_at,)] = stack.sql("SELECT closes_at FROM draws_draw WHERE date = %s", [today])
         stack.sql(
             "UPDATE draws_draw SET closes_at = now() + interval '3 seconds' "
             "WHERE date = %s AND status = 'open'",
@@ -134,6 +136,10 @@ def test_production_stack_end_to_end():
 
         draw = wait_for(closed, timeout=30, interval=0.5, message=f"beat and the worker to close {today}")
         timings["due → closed"] = time.monotonic() - due
+        # Undo the shortcut: the proof must carry the closes_at published while the draw was open
+        # (the midnight ending the date), which `lottery verify` checks. Nothing has read the
+        # closed draw's proof yet, so no cache holds the moved one.
+        stack.sql("UPDATE draws_draw SET closes_at = %s WHERE date = %s", [published_closes_at, today])
         assert draw["ballot_count"] == QUANTITY
         assert {w["ballot_id"] for w in draw["winners"]} == ballot_ids
         late = stack.http(
